@@ -1,0 +1,7 @@
+"""``python -m btfdedup``."""
+
+import sys
+
+from btfdedup.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,75 @@
+"""Typed errors raised by btfdedup.
+
+Every failure a user can provoke with bad input surfaces as a :class:`BtfError`
+subclass whose message names *where* (file, byte offset or type ID) and *which
+rule* was broken.  The CLI turns any ``BtfError`` into one ``btfdedup: error:``
+line; anything else escaping is a bug.
+"""
+
+from __future__ import annotations
+
+
+class BtfError(Exception):
+    """Base class of every error btfdedup raises on purpose."""
+
+
+class BtfFormatError(BtfError):
+    """The bytes are not well-formed BTF (header, sections, records, strings)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        offset: int | None = None,
+        type_id: int | None = None,
+    ) -> None:
+        self.source = source
+        self.offset = offset
+        self.type_id = type_id
+        self.rule = message
+        where = []
+        if source:
+            where.append(source)
+        if type_id is not None:
+            where.append(f"type [{type_id}]")
+        if offset is not None:
+            where.append(f"offset {offset:#x}")
+        prefix = ": ".join([", ".join(where)]) + ": " if where else ""
+        super().__init__(prefix + message)
+
+    def with_source(self, source: str) -> BtfFormatError:
+        """Return a copy of this error that also names the file it came from."""
+        if self.source:
+            return self
+        err = type(self)(self.rule, source=source, offset=self.offset, type_id=self.type_id)
+        return err
+
+
+class BtfExtFormatError(BtfFormatError):
+    """The ``.BTF.ext`` section is malformed."""
+
+
+class ElfError(BtfFormatError):
+    """The ELF container is unusable (not ELF, no ``.BTF``, NOBITS section, ...)."""
+
+
+class BtfUsageError(BtfError):
+    """The caller asked for something inconsistent (wrong base, bad option)."""
+
+
+class DedupError(BtfError):
+    """Deduplication cannot proceed on this input (libbpf would fail too)."""
+
+
+class ValidationError(BtfError):
+    """Raised by helpers that want a single exception for a list of problems."""
+
+
+class KernelError(BtfError):
+    """A ``bpf(2)`` call failed; carries ``errno`` and, for loads, the verifier log."""
+
+    def __init__(self, message: str, *, errno: int = 0, log: str = "") -> None:
+        self.errno = errno
+        self.log = log
+        super().__init__(message)

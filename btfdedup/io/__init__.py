@@ -1,0 +1,1 @@
+"""Readers and writers: bytes, files, ELF objects, modules and sysfs <-> :class:`Btf`."""

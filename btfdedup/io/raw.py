@@ -1,0 +1,231 @@
+"""Raw BTF blob -> :class:`Btf`, with every structural rule libbpf's parser enforces.
+
+The checks are vectorized over whole columns, so a malformed 133 MB blob is
+rejected as fast as a good one is parsed, and every rejection names the byte
+offset or type ID and the rule.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from btfdedup.errors import BtfFormatError
+from btfdedup.format.constants import BTF_KIND_MAX, KIND_NAMES, NR_KIND_SLOTS, Kind
+from btfdedup.format.header import BtfHeader, decode_header
+from btfdedup.model.btf import Btf
+from btfdedup.model.fields import first_bad_field
+from btfdedup.model.records import (
+    SCAN_HEADER_OVERRUN,
+    SCAN_OK,
+    SCAN_OVERRUN,
+    SCAN_UNKNOWN_KIND,
+    KindSizes,
+    scan_records,
+)
+from btfdedup.model.strings import StringTable
+
+
+def parse_layout(raw: bytes, byteorder: str, source: str | None, offset: int) -> list[tuple[int, int]]:
+    """Decode the layout section into ``(info_sz, elem_sz)`` per kind."""
+    out: list[tuple[int, int]] = []
+    for i in range(min(len(raw) // 4, NR_KIND_SLOTS)):
+        info_sz, elem_sz, _flags = struct.unpack_from(byteorder + "BBH", raw, 4 * i)
+        if info_sz % 4 or elem_sz % 4:
+            raise BtfFormatError(
+                f"layout entry for kind {i}: info_sz {info_sz} / elem_sz {elem_sz} are not multiples of 4",
+                source=source,
+                offset=offset + 4 * i,
+            )
+        out.append((info_sz, elem_sz))
+    return out
+
+
+def parse_raw(data: bytes | bytearray | memoryview, base: Btf | None = None, source: str | None = None) -> Btf:
+    """Parse one raw BTF blob; ``base`` makes it split BTF on that base."""
+    data = bytes(data) if not isinstance(data, bytes) else data
+    hdr = decode_header(data, source)
+    body = hdr.hdr_len
+    t0 = body + hdr.type_off
+    type_bytes = data[t0 : t0 + hdr.type_len]
+    s0 = body + hdr.str_off
+    str_bytes = data[s0 : s0 + hdr.str_len]
+    layout_raw = b""
+    layout: list[tuple[int, int]] | None = None
+    if hdr.layout_len:
+        l0 = body + hdr.layout_off
+        layout_raw = data[l0 : l0 + hdr.layout_len]
+        layout = parse_layout(layout_raw, hdr.byteorder, source, l0)
+    if base is not None and base.byteorder != hdr.byteorder:
+        raise BtfFormatError(
+            "split BTF byte order differs from its base's", source=source, offset=0
+        )
+    # Decode to native order once; every later step works on native words.
+    words = np.frombuffer(type_bytes, dtype=np.dtype(hdr.byteorder + "u4")).astype(np.uint32)
+    return build_btf(
+        words,
+        str_bytes,
+        base=base,
+        byteorder=hdr.byteorder,
+        hdr_len=hdr.hdr_len,
+        layout=layout_raw,
+        layout_table=layout,
+        layout_off_hint=hdr.layout_off,
+        version=hdr.version,
+        source=source,
+        type_base_offset=t0,
+        str_base_offset=s0,
+    )
+
+
+def build_btf(
+    words: np.ndarray,
+    strings: bytes,
+    *,
+    base: Btf | None = None,
+    type_start: np.ndarray | None = None,
+    byteorder: str = "<",
+    hdr_len: int = 24,
+    layout: bytes = b"",
+    layout_table: list[tuple[int, int]] | None = None,
+    layout_off_hint: int = 0,
+    version: int = 1,
+    source: str | None = None,
+    type_base_offset: int = 0,
+    str_base_offset: int = 0,
+    strs_deduped: bool | None = None,
+    check: bool = True,
+) -> Btf:
+    """Assemble and check a :class:`Btf` from native words and a string blob.
+
+    ``type_base_offset``/``str_base_offset`` are where the sections sat in the
+    source file, so errors can name file offsets.
+    """
+    _check_strings(strings, base, source, str_base_offset)
+    if type_start is None:
+        sizes = KindSizes(layout_table)
+        type_start, n, err, where = scan_records(words, sizes)
+        if err != SCAN_OK:
+            start_id = base.type_cnt if base is not None else 1
+            tid = start_id + n
+            off = type_base_offset + 4 * where
+            if err == SCAN_UNKNOWN_KIND:
+                kind = (int(words[where + 1]) >> 24) & 0x7F
+                raise BtfFormatError(
+                    f"unknown kind {kind} (kinds 1..{BTF_KIND_MAX} are known) and no layout section sizes it",
+                    source=source,
+                    offset=off,
+                    type_id=tid,
+                )
+            if err == SCAN_HEADER_OVERRUN:
+                raise BtfFormatError(
+                    f"type section ends inside a type header ({4 * (len(words) - where)} of 12 bytes left)",
+                    source=source,
+                    offset=off,
+                    type_id=tid,
+                )
+            assert err == SCAN_OVERRUN
+            info = int(words[where + 1])
+            kind = (info >> 24) & 0x7F
+            raise BtfFormatError(
+                f"{KIND_NAMES.get(kind, 'UNKNOWN')} with vlen {info & 0xFFFFFF} runs past the end of the "
+                f"type section ({4 * (len(words) - where)} bytes left)",
+                source=source,
+                offset=off,
+                type_id=tid,
+            )
+    btf = Btf(
+        words,
+        np.asarray(type_start, dtype=np.int64),
+        StringTable(strings, base.strings.end_off if base is not None else 0, base.strings if base is not None else None),
+        base=base,
+        byteorder=byteorder,
+        hdr_len=hdr_len,
+        layout=layout,
+        layout_off_hint=layout_off_hint,
+        version=version,
+        source=source,
+        strs_deduped=strs_deduped,
+    )
+    if check:
+        check_references(btf, type_base_offset)
+    return btf
+
+
+def _check_strings(strings: bytes, base: Btf | None, source: str | None, offset: int) -> None:
+    if base is None and (not strings or strings[0] != 0):
+        raise BtfFormatError(
+            "string section must start with a NUL byte (offset 0 is the empty name)"
+            if strings
+            else "string section is empty; a base BTF needs at least the empty string",
+            source=source,
+            offset=offset,
+        )
+    if strings and strings[-1] != 0:
+        raise BtfFormatError(
+            "string section does not end with a NUL byte", source=source, offset=offset + len(strings) - 1
+        )
+
+
+def check_references(btf: Btf, type_base_offset: int = 0) -> None:
+    """Every name offset names a string and every type-ID field names a type.
+
+    This is the structural sanity libbpf checks at parse time; semantic rules
+    (what a kind may point to) belong to :mod:`btfdedup.validate`.
+    """
+    source = btf.source
+    if btf.nr_types == 0:
+        return
+    what, i, q = first_bad_field(btf)
+    if what == 1:
+        off = int(btf.words[q])
+        field = "name_off" if q == btf.type_start[i] else "member/param/enumerator name_off"
+        raise BtfFormatError(
+            f"{KIND_NAMES.get(int(btf.kind[i]), 'UNKNOWN')} {field} {off} is outside the string "
+            f"section (strings end at {btf.strings.end_off})",
+            source=source,
+            offset=type_base_offset + 4 * q,
+            type_id=btf.start_id + i,
+        )
+    if what == 2:
+        raise BtfFormatError(
+            f"{KIND_NAMES.get(int(btf.kind[i]), 'UNKNOWN')} refers to type ID {int(btf.words[q])}, "
+            f"but the last type ID is {btf.type_cnt - 1}",
+            source=source,
+            offset=type_base_offset + 4 * q,
+            type_id=btf.start_id + i,
+        )
+    # libbpf: a FUNC must point at a FUNC_PROTO.
+    func = np.flatnonzero(btf.kind == Kind.FUNC)
+    if len(func):
+        targets = btf.size_type[func].astype(np.int64)
+        kinds = btf.all_kinds()[targets]
+        bad_f = np.flatnonzero(kinds != Kind.FUNC_PROTO)
+        if len(bad_f):
+            i = int(func[bad_f[0]])
+            raise BtfFormatError(
+                f"FUNC refers to type [{int(targets[bad_f[0]])}], which is not a FUNC_PROTO",
+                source=source,
+                offset=type_base_offset + 4 * int(btf.type_start[i] + 2),
+                type_id=btf.start_id + i,
+            )
+
+
+def header_of(btf: Btf) -> BtfHeader:
+    """The header :func:`btfdedup.io.writer.btf_to_bytes` writes for ``btf``."""
+    type_len = btf.type_len
+    layout_len = len(btf.layout)
+    has_layout_fields = btf.hdr_len >= 32
+    return BtfHeader(
+        byteorder=btf.byteorder,
+        version=btf.version,
+        flags=0,
+        hdr_len=btf.hdr_len,
+        type_off=0,
+        type_len=type_len,
+        str_off=type_len + layout_len,
+        str_len=len(btf.strings),
+        layout_off=(type_len if layout_len else btf.layout_off_hint) if has_layout_fields else 0,
+        layout_len=layout_len if has_layout_fields else 0,
+    )

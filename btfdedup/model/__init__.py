@@ -1,0 +1,1 @@
+"""In-memory BTF: the type table as numpy arrays, the string table, .BTF.ext."""

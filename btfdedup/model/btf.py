@@ -1,0 +1,239 @@
+"""``Btf``: one BTF object as a struct-of-arrays type table plus its strings.
+
+Storage is the type section itself, decoded to native ``uint32`` words
+(``words``), with ``type_start[i]`` the word offset of local type ``i``.  Every
+per-type column (``kind``, ``name_off``, ``vlen``, ...) is a numpy array derived
+from it, and tails (members, params, enumerators, DATASEC entries, array triples)
+are gathered with :mod:`btfdedup.model.fields`.  Keeping the words as the source
+of truth makes the writer a byte copy and keeps the hot paths free of per-type
+Python objects.
+
+Type IDs are global: local index ``i`` is type ID ``start_id + i``; ID 0 is void.
+A split BTF links its ``base`` (recursively), and its string offsets start at
+``strings.start_off``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from btfdedup.errors import BtfUsageError
+from btfdedup.format.constants import (
+    BTF_HDR_LEN_CLASSIC,
+    BTF_VERSION,
+    KIND_MASK,
+    KIND_NAMES,
+    KIND_SHIFT,
+    VLEN_MASK,
+    Kind,
+)
+from btfdedup.model.strings import StringTable
+
+if TYPE_CHECKING:
+    from btfdedup.model.ext import BtfExt
+
+
+class Btf:
+    """A parsed or built BTF object (base or split)."""
+
+    def __init__(
+        self,
+        words: np.ndarray,
+        type_start: np.ndarray,
+        strings: StringTable,
+        *,
+        base: Btf | None = None,
+        byteorder: str = "<",
+        hdr_len: int = BTF_HDR_LEN_CLASSIC,
+        layout: bytes = b"",
+        layout_off_hint: int = 0,
+        version: int = BTF_VERSION,
+        source: str | None = None,
+        ext: BtfExt | None = None,
+        strs_deduped: bool | None = None,
+    ) -> None:
+        self.words = words
+        self.type_start = type_start
+        self.strings = strings
+        self.base = base
+        self.byteorder = byteorder
+        self.hdr_len = hdr_len
+        self.layout = layout
+        self.layout_off_hint = layout_off_hint
+        self.version = version
+        self.source = source
+        self.ext = ext
+        self.start_id = base.type_cnt if base is not None else 1
+        if strs_deduped is None:
+            # libbpf: a BTF whose string blob is trivially empty was built with the
+            # add-APIs, which intern strings, so dedup skips its strings phase.
+            strs_deduped = len(strings) == 0 if base is not None else len(strings) <= 1
+        self.strs_deduped = strs_deduped
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def nr_types(self) -> int:
+        """Number of types this object itself holds (without its base)."""
+        return len(self.type_start) - 1
+
+    @property
+    def type_cnt(self) -> int:
+        """libbpf's ``btf__type_cnt``: one past the last type ID, void included."""
+        return self.start_id + self.nr_types
+
+    @property
+    def is_split(self) -> bool:
+        return self.base is not None
+
+    @property
+    def type_len(self) -> int:
+        """Bytes of the type section."""
+        return int(self.words.shape[0]) * 4
+
+    # --------------------------------------------------------- per-type columns
+    @cached_property
+    def _hdr_pos(self) -> np.ndarray:
+        return self.type_start[:-1]
+
+    @cached_property
+    def name_off(self) -> np.ndarray:
+        return self.words[self._hdr_pos]
+
+    @cached_property
+    def info(self) -> np.ndarray:
+        return self.words[self._hdr_pos + 1]
+
+    @cached_property
+    def size_type(self) -> np.ndarray:
+        """``size_or_type`` of each type."""
+        return self.words[self._hdr_pos + 2]
+
+    @cached_property
+    def kind(self) -> np.ndarray:
+        return ((self.info >> KIND_SHIFT) & KIND_MASK).astype(np.uint8)
+
+    @cached_property
+    def vlen(self) -> np.ndarray:
+        return self.info & VLEN_MASK
+
+    @cached_property
+    def kind_flag(self) -> np.ndarray:
+        return (self.info >> 31).astype(np.uint8)
+
+    def all_kinds(self) -> np.ndarray:
+        """Kinds of every type ID 0..type_cnt-1 across the base chain (0 for void)."""
+        parts = []
+        b: Btf | None = self
+        while b is not None:
+            parts.append(b.kind)
+            b = b.base
+        return np.concatenate([np.zeros(1, dtype=np.uint8), *reversed(parts)])
+
+    # ------------------------------------------------------------- single type
+    def owner_of(self, type_id: int) -> tuple[Btf, int]:
+        """The object in the base chain holding ``type_id`` and its local index."""
+        b: Btf | None = self
+        while b is not None:
+            if type_id >= b.start_id:
+                i = type_id - b.start_id
+                if i >= b.nr_types:
+                    break
+                return b, i
+            b = b.base
+        raise BtfUsageError(f"type ID {type_id} is out of range (1..{self.type_cnt - 1})")
+
+    def kind_of(self, type_id: int) -> int:
+        """Kind of ``type_id`` (0 for void), looking through the base chain."""
+        if type_id == 0:
+            return 0
+        b, i = self.owner_of(type_id)
+        return int(b.kind[i])
+
+    def record(self, type_id: int) -> np.ndarray:
+        """All words of one record (header and tail)."""
+        b, i = self.owner_of(type_id)
+        return b.words[b.type_start[i] : b.type_start[i + 1]]
+
+    def name(self, type_id: int) -> str:
+        """Name of ``type_id`` for display (``""`` when anonymous)."""
+        if type_id == 0:
+            return ""
+        b, i = self.owner_of(type_id)
+        return self.strings.text(int(b.name_off[i]))
+
+    def str_at(self, off: int) -> str:
+        return self.strings.text(off)
+
+    def kind_name(self, type_id: int) -> str:
+        return KIND_NAMES.get(self.kind_of(type_id), "UNKNOWN")
+
+    # ------------------------------------------------------------------ lookups
+    def find_by_name(self, name: str, kind: Kind | None = None) -> list[int]:
+        """Type IDs (own types only) whose name is ``name``, optionally of one kind."""
+        off = self.strings.find(name.encode())
+        out: list[int] = []
+        if off < 0:
+            return out
+        # Equal content can live at several offsets when strings are not deduped.
+        cand = np.flatnonzero(self.strings.valid_mask(self.name_off.astype(np.int64)))
+        for i in cand.tolist():
+            if self.strings.get(int(self.name_off[i])) == name.encode():
+                if kind is None or int(self.kind[i]) == int(kind):
+                    out.append(self.start_id + i)
+        return out
+
+    # ------------------------------------------------------------------ output
+    def to_bytes(self) -> bytes:
+        """Raw BTF bytes (only this object's own types and strings, as libbpf writes)."""
+        from btfdedup.io.writer import btf_to_bytes
+
+        return btf_to_bytes(self)
+
+    def save(self, path: str, *, overwrite_input: bool = False) -> None:
+        """Write :meth:`to_bytes` to ``path`` atomically; never over an input file
+        (this object's or its bases' source) unless ``overwrite_input``."""
+        from btfdedup.io.writer import save_btf
+
+        save_btf(self, path, overwrite_input=overwrite_input)
+
+    # ------------------------------------------------------------- construction
+    @classmethod
+    def empty(cls, base: Btf | None = None, *, hdr_len: int = BTF_HDR_LEN_CLASSIC, byteorder: str | None = None) -> Btf:
+        """A BTF with no types, like ``btf__new_empty()`` / ``btf__new_empty_split()``."""
+        start_off = base.strings.end_off if base is not None else 0
+        data = b"" if base is not None else b"\0"
+        return cls(
+            np.zeros(0, dtype=np.uint32),
+            np.zeros(1, dtype=np.int64),
+            StringTable(data, start_off, base.strings if base is not None else None),
+            base=base,
+            byteorder=byteorder or (base.byteorder if base is not None else "<"),
+            hdr_len=hdr_len,
+            strs_deduped=True,
+        )
+
+    @classmethod
+    def from_words(
+        cls,
+        words: np.ndarray,
+        strings: bytes,
+        *,
+        base: Btf | None = None,
+        type_start: np.ndarray | None = None,
+        **kwargs: Any,
+    ) -> Btf:
+        """Build from a native-order type section and a string blob.
+
+        ``type_start`` is recomputed by scanning when not given.
+        """
+        from btfdedup.io.raw import build_btf
+
+        return build_btf(np.ascontiguousarray(words, dtype=np.uint32), strings, base=base, type_start=type_start, **kwargs)
+
+    def __repr__(self) -> str:
+        split = f" split on {self.base.nr_types} base types" if self.base is not None else ""
+        src = f" from {self.source}" if self.source else ""
+        return f"<Btf {self.nr_types} types, {len(self.strings)} string bytes{split}{src}>"

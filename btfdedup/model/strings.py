@@ -1,0 +1,147 @@
+"""The BTF string section: offsets <-> bytes, base-aware lookup, interning.
+
+Offsets are *global*: a split BTF's strings start at ``start_off`` (the base's
+``start_off + len``), and smaller offsets resolve in the base, recursively.
+A reference is "the C string starting at that offset", so offsets into the middle
+of a string (suffix sharing) are legal.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+
+class StringTable:
+    """Immutable view of one BTF object's own string bytes plus its base chain."""
+
+    __slots__ = ("data", "start_off", "base", "__dict__")
+
+    def __init__(self, data: bytes, start_off: int = 0, base: StringTable | None = None) -> None:
+        self.data = bytes(data)
+        self.start_off = start_off
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @property
+    def end_off(self) -> int:
+        """One past the last global offset this table (with its bases) covers."""
+        return self.start_off + len(self.data)
+
+    @cached_property
+    def nul_positions(self) -> np.ndarray:
+        """Sorted local positions of every NUL byte."""
+        return np.flatnonzero(np.frombuffer(self.data, dtype=np.uint8) == 0)
+
+    def contains(self, off: int) -> bool:
+        """Whether ``off`` names a NUL-terminated string in this table or a base."""
+        if off < self.start_off:
+            return self.base.contains(off) if self.base is not None else off == 0 and self.start_off == 0
+        return off - self.start_off < len(self.data)
+
+    def get(self, off: int) -> bytes:
+        """The string at global offset ``off`` (without its NUL).  Offset 0 is always ``b""``."""
+        if off < self.start_off:
+            if self.base is None:
+                if off == 0:
+                    return b""
+                raise KeyError(off)
+            return self.base.get(off)
+        local = off - self.start_off
+        if local >= len(self.data):
+            if off == 0:
+                return b""
+            raise KeyError(off)
+        end = self.data.find(b"\0", local)
+        if end < 0:
+            raise KeyError(off)
+        return self.data[local:end]
+
+    def text(self, off: int) -> str:
+        """``get`` decoded for display; undecodable bytes are kept as escapes."""
+        return self.get(off).decode("utf-8", "backslashreplace")
+
+    def valid_mask(self, offsets: np.ndarray) -> np.ndarray:
+        """Vectorized ``contains`` for an array of global offsets."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        out = np.zeros(len(offsets), dtype=np.bool_)
+        own = offsets >= self.start_off
+        if own.any():
+            # The blob ends with NUL (checked at parse), so in range means terminated.
+            out[own] = offsets[own] - self.start_off < len(self.data)
+        low = ~own
+        if low.any():
+            if self.base is not None:
+                out[low] = self.base.valid_mask(offsets[low])
+            else:
+                out[low] = offsets[low] == 0
+        return out
+
+    @cached_property
+    def first_offsets(self) -> dict[bytes, int]:
+        """Content -> global offset of its first occurrence among NUL-separated strings.
+
+        This is the index libbpf's strset builds over an existing blob: only string
+        starts are indexed (not suffixes), and the first copy of equal content wins.
+        """
+        index: dict[bytes, int] = {}
+        start = 0
+        data = self.data
+        for end in self.nul_positions.tolist():
+            s = data[start:end]
+            if s not in index:
+                index[s] = self.start_off + start
+            start = end + 1
+        return index
+
+    def find(self, s: bytes) -> int:
+        """Global offset of ``s`` as libbpf's ``btf__find_str`` returns it, or -1.
+
+        The base chain is searched first, so a split BTF reuses base offsets.
+        """
+        if self.base is not None:
+            off = self.base.find(s)
+            if off >= 0:
+                return off
+        return self.first_offsets.get(s, -1)
+
+
+class StringBuilder:
+    """Append-only, de-duplicating string set (libbpf ``strset`` semantics).
+
+    Offsets returned are local to the new blob.  ``with_empty`` puts ``""`` at
+    offset 0, as a non-split BTF requires.
+    """
+
+    __slots__ = ("_index", "_parts", "_size")
+
+    def __init__(self, with_empty: bool = True) -> None:
+        self._index: dict[bytes, int] = {}
+        self._parts: list[bytes] = []
+        self._size = 0
+        if with_empty:
+            self.add(b"")
+
+    def add(self, s: bytes) -> int:
+        """Local offset of ``s``, appending it if new."""
+        off = self._index.get(s)
+        if off is None:
+            off = self._size
+            self._index[s] = off
+            self._parts.append(s + b"\0")
+            self._size += len(s) + 1
+        return off
+
+    def find(self, s: bytes) -> int:
+        """Local offset of ``s`` or -1."""
+        return self._index.get(s, -1)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def to_bytes(self) -> bytes:
+        """The string blob."""
+        return b"".join(self._parts)
