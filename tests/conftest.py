@@ -1,0 +1,28 @@
+"""Shared fixtures: where committed fixtures and the optional big corpora live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "corpora"
+
+
+def big_corpora_dir() -> Path | None:
+    """The big corpora: $BTFDEDUP_CORPORA, else ../shared/corpora beside the checkout."""
+    env = os.environ.get("BTFDEDUP_CORPORA")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "corpora"]:
+        if cand.is_dir():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session")
+def corpora_dir() -> Path:
+    d = big_corpora_dir()
+    if d is None:
+        pytest.skip("big corpora not found: set BTFDEDUP_CORPORA (see corpora/README.md)")
+    return d
