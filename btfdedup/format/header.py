@@ -104,10 +104,17 @@ def decode_header(data: bytes | memoryview, source: str | None = None) -> BtfHea
     layout_off = layout_len = 0
     if hdr_len >= BTF_HDR_LEN_LAYOUT:
         layout_off, layout_len = struct.unpack_from(bo + "II", data, 24)
-    extra = bytes(data[min(hdr_len, BTF_HDR_LEN_LAYOUT) : hdr_len])
+    # Bytes past the known fields (past 32, or 24..hdr_len when the header is too
+    # short to hold both layout fields) must be zero: they would be lost on output.
+    known_end = BTF_HDR_LEN_LAYOUT if hdr_len >= BTF_HDR_LEN_LAYOUT else BTF_HDR_LEN_CLASSIC
+    extra = bytes(data[known_end:hdr_len])
     if extra.strip(b"\0"):
+        first = known_end + next(i for i, b in enumerate(extra) if b)
         raise BtfFormatError(
-            f"header bytes {BTF_HDR_LEN_LAYOUT}..{hdr_len} are not zero: unknown header fields", source=source, offset=32
+            f"header bytes {known_end}..{hdr_len} are not zero (byte {first} is {data[first]:#04x}): "
+            "unknown header fields",
+            source=source,
+            offset=first,
         )
     hdr = BtfHeader(bo, version, flags, hdr_len, type_off, type_len, str_off, str_len, layout_off, layout_len)
     _check_sections(hdr, size, source)
@@ -138,8 +145,18 @@ def _check_sections(hdr: BtfHeader, size: int, source: str | None) -> None:
                 source=source,
                 offset=24,
             )
+    # libbpf: the type section must end at or before the string section starts.
+    if hdr.type_off + hdr.type_len > hdr.str_off:
+        raise BtfFormatError(
+            f"type section [{hdr.type_off}, {hdr.type_off + hdr.type_len}) must end at or before the string "
+            f"section's start (str_off {hdr.str_off})",
+            source=source,
+            offset=16,
+        )
     # No overlap between sections.
-    spans = sorted((off, off + length, name) for name, off, length, _ in sections if length)
-    for (a0, a1, an), (b0, _b1, bn) in zip(spans, spans[1:]):
+    spans = sorted((off, off + length, name, field) for name, off, length, field in sections if length)
+    for (a0, a1, an, _af), (b0, b1, bn, bf) in zip(spans, spans[1:], strict=False):
         if b0 < a1:
-            raise BtfFormatError(f"{an} section overlaps the {bn} section", source=source, offset=8)
+            raise BtfFormatError(
+                f"{an} section [{a0}, {a1}) overlaps the {bn} section [{b0}, {b1})", source=source, offset=bf
+            )

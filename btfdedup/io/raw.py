@@ -12,7 +12,14 @@ import struct
 import numpy as np
 
 from btfdedup.errors import BtfFormatError
-from btfdedup.format.constants import BTF_KIND_MAX, KIND_NAMES, NR_KIND_SLOTS, Kind
+from btfdedup.format.constants import (
+    BTF_KIND_MAX,
+    DEFAULT_LAYOUT,
+    KIND_NAMES,
+    LIBBPF_MAX_STR_OFFSET,
+    NR_KIND_SLOTS,
+    Kind,
+)
 from btfdedup.format.header import BtfHeader, decode_header
 from btfdedup.model.btf import Btf
 from btfdedup.model.fields import first_bad_field
@@ -22,19 +29,33 @@ from btfdedup.model.records import (
     SCAN_OVERRUN,
     SCAN_UNKNOWN_KIND,
     KindSizes,
+    first_bad_start,
     scan_records,
 )
 from btfdedup.model.strings import StringTable
 
 
 def parse_layout(raw: bytes, byteorder: str, source: str | None, offset: int) -> list[tuple[int, int]]:
-    """Decode the layout section into ``(info_sz, elem_sz)`` per kind."""
+    """Decode the layout section into ``(info_sz, elem_sz)`` per kind.
+
+    Sizes must be multiples of 4 (records stay word aligned), and an entry for a
+    kind this library knows must give that kind's real sizes: a layout that lies
+    about a known kind would make other readers walk the records differently.
+    """
     out: list[tuple[int, int]] = []
     for i in range(min(len(raw) // 4, NR_KIND_SLOTS)):
         info_sz, elem_sz, _flags = struct.unpack_from(byteorder + "BBH", raw, 4 * i)
         if info_sz % 4 or elem_sz % 4:
             raise BtfFormatError(
                 f"layout entry for kind {i}: info_sz {info_sz} / elem_sz {elem_sz} are not multiples of 4",
+                source=source,
+                offset=offset + 4 * i,
+            )
+        if i <= BTF_KIND_MAX and (info_sz, elem_sz) != DEFAULT_LAYOUT[i]:
+            want_info, want_elem = DEFAULT_LAYOUT[i]
+            raise BtfFormatError(
+                f"layout entry for kind {i} ({KIND_NAMES[i]}) says info_sz {info_sz} / elem_sz {elem_sz}, "
+                f"but {KIND_NAMES[i]} records have info_sz {want_info} / elem_sz {want_elem}",
                 source=source,
                 offset=offset + 4 * i,
             )
@@ -46,6 +67,14 @@ def parse_raw(data: bytes | bytearray | memoryview, base: Btf | None = None, sou
     """Parse one raw BTF blob; ``base`` makes it split BTF on that base."""
     data = bytes(data) if not isinstance(data, bytes) else data
     hdr = decode_header(data, source)
+    if base is not None and base.byteorder != hdr.byteorder:
+        raise BtfFormatError(
+            f"split BTF is {_ORDER_NAME[hdr.byteorder]} but its base"
+            f"{' ' + base.source if base.source else ''} is {_ORDER_NAME[base.byteorder]}: "
+            "a split BTF must have its base's byte order",
+            source=source,
+            offset=0,
+        )
     body = hdr.hdr_len
     t0 = body + hdr.type_off
     type_bytes = data[t0 : t0 + hdr.type_len]
@@ -57,10 +86,6 @@ def parse_raw(data: bytes | bytearray | memoryview, base: Btf | None = None, sou
         l0 = body + hdr.layout_off
         layout_raw = data[l0 : l0 + hdr.layout_len]
         layout = parse_layout(layout_raw, hdr.byteorder, source, l0)
-    if base is not None and base.byteorder != hdr.byteorder:
-        raise BtfFormatError(
-            "split BTF byte order differs from its base's", source=source, offset=0
-        )
     # Decode to native order once; every later step works on native words.
     words = np.frombuffer(type_bytes, dtype=np.dtype(hdr.byteorder + "u4")).astype(np.uint32)
     return build_btf(
@@ -103,17 +128,30 @@ def build_btf(
     source file, so errors can name file offsets.
     """
     _check_strings(strings, base, source, str_base_offset)
-    if type_start is None:
-        sizes = KindSizes(layout_table)
+    sizes = KindSizes(layout_table)
+    start_id = base.type_cnt if base is not None else 1
+    if type_start is not None:
+        # The compiled field walks index words through type_start without bounds
+        # checks, so boundaries handed in by a caller are verified first.
+        bad = first_bad_start(words, type_start, sizes)
+        if bad >= 0:
+            raise BtfFormatError(
+                f"type_start entry {bad} does not match the record boundaries of the {len(words)}-word "
+                "type section (records must tile it, each sized by its kind and vlen)",
+                source=source,
+                type_id=start_id + bad,
+            )
+    else:
         type_start, n, err, where = scan_records(words, sizes)
         if err != SCAN_OK:
-            start_id = base.type_cnt if base is not None else 1
             tid = start_id + n
             off = type_base_offset + 4 * where
             if err == SCAN_UNKNOWN_KIND:
                 kind = (int(words[where + 1]) >> 24) & 0x7F
                 raise BtfFormatError(
-                    f"unknown kind {kind} (kinds 1..{BTF_KIND_MAX} are known) and no layout section sizes it",
+                    "kind 0 (UNKN) is not a valid record kind: ID 0 is void and is never stored"
+                    if kind == 0
+                    else f"unknown kind {kind} (kinds 1..{BTF_KIND_MAX} are known) and no layout section sizes it",
                     source=source,
                     offset=off,
                     type_id=tid,
@@ -153,7 +191,40 @@ def build_btf(
     return btf
 
 
+_ORDER_NAME = {"<": "little endian", ">": "big endian"}
+
+
+def _wrong_base_hint(btf: Btf) -> str:
+    """Suffix for range errors in split BTF: the usual cause is the wrong base."""
+    if btf.base is None:
+        return ""
+    where = f" {btf.base.source}" if btf.base.source else ""
+    return f" (is the base{where}, with {btf.base.type_cnt - 1} types, the one this split BTF was built on?)"
+
+
+def _kinds_of(btf: Btf, ids: np.ndarray) -> np.ndarray:
+    """Kinds of the given in-range type IDs across the base chain (0 for void).
+
+    Touches only the asked-for IDs, so checking a small split BTF does not
+    allocate a column the size of its base.
+    """
+    out = np.zeros(len(ids), dtype=np.uint8)
+    b: Btf | None = btf
+    while b is not None:
+        mine = (ids >= b.start_id) & (ids < b.type_cnt)
+        if mine.any():
+            out[mine] = b.kind[ids[mine] - b.start_id]
+        b = b.base
+    return out
+
+
 def _check_strings(strings: bytes, base: Btf | None, source: str | None, offset: int) -> None:
+    if len(strings) - 1 > LIBBPF_MAX_STR_OFFSET:
+        raise BtfFormatError(
+            f"string section is {len(strings)} bytes; offsets past {LIBBPF_MAX_STR_OFFSET:#x} are not allowed",
+            source=source,
+            offset=offset,
+        )
     if base is None and (not strings or strings[0] != 0):
         raise BtfFormatError(
             "string section must start with a NUL byte (offset 0 is the empty name)"
@@ -183,7 +254,7 @@ def check_references(btf: Btf, type_base_offset: int = 0) -> None:
         field = "name_off" if q == btf.type_start[i] else "member/param/enumerator name_off"
         raise BtfFormatError(
             f"{KIND_NAMES.get(int(btf.kind[i]), 'UNKNOWN')} {field} {off} is outside the string "
-            f"section (strings end at {btf.strings.end_off})",
+            f"section (strings end at {btf.strings.end_off}){_wrong_base_hint(btf)}",
             source=source,
             offset=type_base_offset + 4 * q,
             type_id=btf.start_id + i,
@@ -191,7 +262,7 @@ def check_references(btf: Btf, type_base_offset: int = 0) -> None:
     if what == 2:
         raise BtfFormatError(
             f"{KIND_NAMES.get(int(btf.kind[i]), 'UNKNOWN')} refers to type ID {int(btf.words[q])}, "
-            f"but the last type ID is {btf.type_cnt - 1}",
+            f"but the last type ID is {btf.type_cnt - 1}{_wrong_base_hint(btf)}",
             source=source,
             offset=type_base_offset + 4 * q,
             type_id=btf.start_id + i,
@@ -200,12 +271,14 @@ def check_references(btf: Btf, type_base_offset: int = 0) -> None:
     func = np.flatnonzero(btf.kind == Kind.FUNC)
     if len(func):
         targets = btf.size_type[func].astype(np.int64)
-        kinds = btf.all_kinds()[targets]
+        kinds = _kinds_of(btf, targets)
         bad_f = np.flatnonzero(kinds != Kind.FUNC_PROTO)
         if len(bad_f):
             i = int(func[bad_f[0]])
             raise BtfFormatError(
-                f"FUNC refers to type [{int(targets[bad_f[0]])}], which is not a FUNC_PROTO",
+                f"FUNC refers to type [{int(targets[bad_f[0]])}], which is "
+                f"{KIND_NAMES.get(int(kinds[bad_f[0]]), 'UNKNOWN') if targets[bad_f[0]] else 'void'}, "
+                f"not a FUNC_PROTO{_wrong_base_hint(btf)}",
                 source=source,
                 offset=type_base_offset + 4 * int(btf.type_start[i] + 2),
                 type_id=btf.start_id + i,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from numba import njit
 
 from btfdedup.format.constants import KIND_MASK, KIND_SHIFT, NR_KIND_SLOTS, VLEN_MASK, Kind
@@ -111,6 +110,12 @@ def elements(btf: Btf, kinds: tuple[Kind, ...]) -> tuple[np.ndarray, np.ndarray,
 @njit(cache=True, nogil=True)
 def _first_bad_field(words, type_start, str_end, str_floor, type_cnt, tid_first, tid_stride, tid_fixed,
                      tid_per_vlen, str_stride, str_per_vlen):  # type: ignore[no-untyped-def]
+    # numba does no bounds checking.  Every index is in range because type_start
+    # comes from scan_records or passed records.first_bad_start: each record spans
+    # [p, type_start[i + 1]) with the exact size its kind and vlen give, and every
+    # position below is p + c + stride * j with j < count, which the per-kind
+    # tables keep inside that span (e.g. STRUCT member types p + 4 + 3j <= p + 3vlen + 1).
+    # Kinds sized only through a layout section have zero counts in every table.
     n = type_start.shape[0] - 1
     for i in range(n):
         p = type_start[i]

@@ -28,7 +28,13 @@ SCAN_HEADER_OVERRUN = 3
 
 
 class KindSizes:
-    """Per-kind record sizing tables, optionally extended by a layout section."""
+    """Per-kind record sizing tables, optionally extended by a layout section.
+
+    Kind 0 (``UNKN``) is never sizable: ID 0 is void and is not stored, and
+    libbpf and the kernel both reject a record of kind 0.  A layout section only
+    sizes kinds this library does not know; entries for known kinds are checked
+    against the real sizes by the reader.
+    """
 
     __slots__ = ("fixed_words", "vlen_words", "known")
 
@@ -42,10 +48,16 @@ class KindSizes:
                     self.fixed_words[kind] = info_sz // 4
                     self.vlen_words[kind] = elem_sz // 4
                     self.known[kind] = 2  # sized only through the layout section
+        self.known[0] = 0
 
 
 @njit(cache=True, nogil=True)
 def _scan(words, fixed_words, vlen_words, known):  # type: ignore[no-untyped-def]
+    # numba does no bounds checking, so every index below is proven in range:
+    # words[pos + 1] only after pos + 3 <= n_words; kind is masked to 7 bits and
+    # the tables have 128 slots; size is at most 3 + 63 + 0xFFFFFF * 63 (layout
+    # sizes are u8 / 4), far from int64 overflow, and at least 3, so the walk
+    # always advances and n never exceeds n_words // 3.
     n_words = words.shape[0]
     # Every record is at least 3 words, which bounds the count.
     starts = np.empty(n_words // 3 + 2, dtype=np.int64)
@@ -91,3 +103,34 @@ def record_sizes_words(info: np.ndarray, sizes: KindSizes | None = None) -> np.n
     kind = (info >> KIND_SHIFT) & KIND_MASK
     vlen = info & VLEN_MASK
     return 3 + sizes.fixed_words[kind] + vlen * sizes.vlen_words[kind]
+
+
+def first_bad_start(words: np.ndarray, type_start: np.ndarray, sizes: KindSizes | None = None) -> int:
+    """Check caller-supplied record boundaries before anything indexes with them.
+
+    Returns -1 when ``type_start`` is exactly what :func:`scan_records` would
+    produce for ``words`` (starts at 0, ends at ``len(words)``, every step is the
+    record size its kind and vlen give, every kind sizable), else the index of the
+    first wrong entry.  The compiled field walks trust these boundaries, so a
+    wrong one must never reach them.
+    """
+    sizes = sizes or KindSizes()
+    n_words = int(words.shape[0])
+    ts = np.asarray(type_start)
+    if ts.ndim != 1 or len(ts) == 0 or ts.dtype.kind not in "iu":
+        return 0
+    ts = ts.astype(np.int64, copy=False)
+    if int(ts[0]) != 0:
+        return 0
+    steps = np.diff(ts)
+    short = np.flatnonzero(steps < 3)
+    if len(short):
+        return int(short[0]) + 1
+    # Every step is >= 3 and the first start is 0, so all starts are increasing;
+    # the last start must be the end of the words before any header is read.
+    if int(ts[-1]) != n_words:
+        return len(ts) - 1
+    info = words[ts[:-1] + 1].astype(np.int64)
+    kind = (info >> KIND_SHIFT) & KIND_MASK
+    bad = np.flatnonzero((steps != record_sizes_words(info, sizes)) | (sizes.known[kind] == 0))
+    return int(bad[0]) if len(bad) else -1

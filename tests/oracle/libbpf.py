@@ -1,0 +1,541 @@
+"""ctypes harness over real libbpf builds, the reference that btfdedup is judged against.
+
+Two builds are available on the development machines:
+
+* :meth:`Libbpf.v16` — libbpf v1.6 as statically linked into the ``pylibbpf`` 0.0.6
+  wheel's extension module.  The extension is loaded as a plain shared library with
+  :class:`ctypes.CDLL`; the Python module itself is never imported (that would run
+  its initialisation, which we neither need nor trust).
+* :meth:`Libbpf.system` — the distribution's ``libbpf.so.1`` (Debian 12: 1.1.2).
+
+Both export the ``btf__*`` API.  Handles are wrapped in :class:`BtfHandle`, which
+owns the ``struct btf *`` (a split handle also holds a reference to its base
+handle so the base cannot be freed first) and frees it exactly once, explicitly
+via :meth:`BtfHandle.free` / ``with`` or, as a safety net, when collected.
+
+The high-level helpers take and return bytes, and free every handle they create
+before returning, so nothing leaks into later tests:
+
+* :meth:`Libbpf.dedup_bytes` — ``btf__new`` (+ base) then ``btf__dedup``.
+* :meth:`Libbpf.merge_bytes` — ``btf__new_empty``/``btf__new_empty_split(base)``
+  followed by ``btf__add_btf`` of each input in order (inputs must be standalone
+  BTF: libbpf refuses to append split BTF).
+* :meth:`Libbpf.merge_modules_bytes` — the module recipe of the corpora README:
+  each split module's own types are shifted so they follow the previously added
+  modules, then copied one by one with ``btf__add_type`` into
+  ``btf__new_empty_split(base)``.
+* ``*_dedup_bytes`` variants run ``btf__dedup`` on the merged object.
+
+Usable from tests and benchmarks alike: ``from tests.oracle.libbpf import Libbpf``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import glob
+import importlib.util
+import os
+import struct
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+SYSTEM_LIBBPF_CANDIDATES = (
+    "/usr/lib/x86_64-linux-gnu/libbpf.so.1",
+    "/usr/lib64/libbpf.so.1",
+    "/usr/lib/libbpf.so.1",
+)
+
+BTF_MAGIC = 0xEB9F
+
+
+class OracleUnavailable(Exception):
+    """The requested libbpf build cannot be found or loaded; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class OracleError(Exception):
+    """A libbpf call failed; ``op`` names the call and ``errno`` the (positive) error code."""
+
+    def __init__(self, op: str, errno: int) -> None:
+        self.op = op
+        self.errno = errno
+        super().__init__(f"{op} failed: {os.strerror(errno) if errno else 'unknown error'} (errno {errno})")
+
+
+class _DedupOpts(ctypes.Structure):
+    """``struct btf_dedup_opts`` of libbpf 1.x: ``{size_t sz; struct btf_ext *btf_ext;
+    bool force_collisions; size_t :0;}`` — 24 bytes on LP64 (the bool is padded to
+    the 8-byte alignment; libbpf requires the padding to be zero, which ctypes does)."""
+
+    _fields_ = [
+        ("sz", ctypes.c_size_t),
+        ("btf_ext", ctypes.c_void_p),
+        ("force_collisions", ctypes.c_bool),
+    ]
+
+
+class BtfHandle:
+    """Owner of one ``struct btf *`` from a given :class:`Libbpf`."""
+
+    def __init__(self, lib: Libbpf, ptr: int, base: BtfHandle | None = None) -> None:
+        self.lib = lib
+        self.ptr: int | None = ptr
+        self.base = base
+
+    @property
+    def p(self) -> int:
+        if self.ptr is None:
+            raise ValueError("BTF handle already freed")
+        return self.ptr
+
+    def free(self) -> None:
+        if self.ptr is not None:
+            self.lib._c.btf__free(ctypes.c_void_p(self.ptr))
+            self.ptr = None
+
+    def __enter__(self) -> BtfHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.free()
+
+    def __del__(self) -> None:  # safety net; tests free explicitly
+        try:
+            self.free()
+        except Exception:
+            pass
+
+    # convenience passthroughs
+    @property
+    def type_cnt(self) -> int:
+        return self.lib.type_cnt(self)
+
+    def raw_data(self) -> bytes:
+        return self.lib.raw_data(self)
+
+
+class BtfExtHandle:
+    """Owner of one ``struct btf_ext *``."""
+
+    def __init__(self, lib: Libbpf, ptr: int) -> None:
+        self.lib = lib
+        self.ptr: int | None = ptr
+
+    @property
+    def p(self) -> int:
+        if self.ptr is None:
+            raise ValueError("BTF.ext handle already freed")
+        return self.ptr
+
+    def free(self) -> None:
+        if self.ptr is not None:
+            self.lib._c.btf_ext__free(ctypes.c_void_p(self.ptr))
+            self.ptr = None
+
+    def __enter__(self) -> BtfExtHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.free()
+
+    def __del__(self) -> None:
+        try:
+            self.free()
+        except Exception:
+            pass
+
+    def raw_data(self) -> bytes:
+        return self.lib.btf_ext_raw_data(self)
+
+
+def _pylibbpf_extension() -> str:
+    """Path of the pylibbpf extension module, found without importing the package."""
+    cands: list[str] = []
+    try:
+        spec = importlib.util.find_spec("pylibbpf")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None:
+        for d in list(spec.submodule_search_locations or []) + (
+            [os.path.dirname(spec.origin)] if spec.origin else []
+        ):
+            cands += glob.glob(os.path.join(d, "pylibbpf*.so"))
+    if not cands:
+        for d in sys.path:
+            cands += glob.glob(os.path.join(d, "pylibbpf", "pylibbpf*.so"))
+    if not cands:
+        raise OracleUnavailable("libbpf v1.6 oracle missing: the pylibbpf 0.0.6 wheel is not installed")
+    return sorted(set(cands))[0]
+
+
+def _system_libbpf() -> str:
+    for p in SYSTEM_LIBBPF_CANDIDATES:
+        if os.path.exists(p):
+            return p
+    found = ctypes.util.find_library("bpf")
+    if found:
+        return found
+    raise OracleUnavailable("system libbpf.so.1 not found")
+
+
+_VP = ctypes.c_void_p
+_U32P = ctypes.POINTER(ctypes.c_uint32)
+
+# (restype, argtypes) of every function used; ``None`` restype = void.
+_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
+    "btf__new": (_VP, [ctypes.c_char_p, ctypes.c_uint32]),
+    "btf__new_split": (_VP, [ctypes.c_char_p, ctypes.c_uint32, _VP]),
+    "btf__parse_raw_split": (_VP, [ctypes.c_char_p, _VP]),
+    "btf__new_empty": (_VP, []),
+    "btf__new_empty_split": (_VP, [_VP]),
+    "btf__free": (None, [_VP]),
+    "btf__type_cnt": (ctypes.c_uint32, [_VP]),
+    "btf__type_by_id": (_VP, [_VP, ctypes.c_uint32]),
+    "btf__dedup": (ctypes.c_int, [_VP, ctypes.POINTER(_DedupOpts)]),
+    "btf__add_btf": (ctypes.c_int, [_VP, _VP]),
+    "btf__add_type": (ctypes.c_int, [_VP, _VP, _VP]),
+    "btf__add_str": (ctypes.c_int, [_VP, ctypes.c_char_p]),
+    "btf__find_str": (ctypes.c_int, [_VP, ctypes.c_char_p]),
+    "btf__raw_data": (_VP, [_VP, _U32P]),
+    "btf__parse_elf": (_VP, [ctypes.c_char_p, ctypes.POINTER(_VP)]),
+    "btf__parse_elf_split": (_VP, [ctypes.c_char_p, _VP]),
+    "btf_ext__new": (_VP, [ctypes.c_char_p, ctypes.c_uint32]),
+    "btf_ext__free": (None, [_VP]),
+    "btf_ext__get_raw_data": (_VP, [_VP, _U32P]),
+    "libbpf_set_print": (_VP, [_VP]),
+    "libbpf_major_version": (ctypes.c_uint32, []),
+    "libbpf_minor_version": (ctypes.c_uint32, []),
+}
+
+
+# Missing from some builds (libbpf 1.1 has no btf__new_split; parse goes through
+# btf__parse_raw_split on a memfd there).
+_OPTIONAL = ("btf__new_split", "btf__parse_elf_split", "libbpf_major_version", "libbpf_minor_version")
+
+
+class Libbpf:
+    """One loaded libbpf build.  Use :meth:`v16` or :meth:`system` (cached)."""
+
+    _cache: dict[str, Libbpf | OracleUnavailable] = {}
+
+    def __init__(self, path: str, label: str) -> None:
+        try:
+            self._c = ctypes.CDLL(path, mode=os.RTLD_LOCAL, use_errno=True)
+        except OSError as e:
+            raise OracleUnavailable(f"cannot load {path}: {e}") from None
+        self.path = path
+        self.label = label
+        for name, (res, args) in _SIGNATURES.items():
+            try:
+                fn = getattr(self._c, name)
+            except AttributeError:
+                if name in _OPTIONAL:
+                    continue
+                raise OracleUnavailable(f"{path} does not export {name}") from None
+            fn.restype = res
+            fn.argtypes = args
+        # Silence libbpf's warnings on stderr; failures surface as OracleError.
+        self._c.libbpf_set_print(None)
+        self.version = self._version()
+
+    def _version(self) -> tuple[int, int]:
+        try:
+            return int(self._c.libbpf_major_version()), int(self._c.libbpf_minor_version())
+        except AttributeError:
+            return (0, 0)
+
+    def __repr__(self) -> str:
+        return f"<Libbpf {self.label} {self.version[0]}.{self.version[1]} from {self.path}>"
+
+    # ------------------------------------------------------------- factories
+    @classmethod
+    def _get(cls, key: str, find: Any, label: str) -> Libbpf:
+        hit = cls._cache.get(key)
+        if hit is None:
+            try:
+                hit = cls(find(), label)
+            except OracleUnavailable as e:
+                hit = e
+            cls._cache[key] = hit
+        if isinstance(hit, OracleUnavailable):
+            raise hit
+        return hit
+
+    @classmethod
+    def v16(cls) -> Libbpf:
+        """libbpf v1.6 from the pylibbpf wheel (the pinned reference)."""
+        lib = cls._get("v16", _pylibbpf_extension, "v1.6 (pylibbpf)")
+        if lib.version != (1, 6) and lib.version != (0, 0):
+            raise OracleUnavailable(f"pylibbpf's libbpf is {lib.version}, expected 1.6")
+        return lib
+
+    @classmethod
+    def system(cls) -> Libbpf:
+        """The system ``libbpf.so.1``."""
+        return cls._get("system", _system_libbpf, "system")
+
+    # --------------------------------------------------------------- errors
+    def _check_ptr(self, ptr: int | None, op: str) -> int:
+        if not ptr:
+            raise OracleError(op, ctypes.get_errno() or 22)
+        return int(ptr)
+
+    @staticmethod
+    def _check_int(rc: int, op: str) -> int:
+        if rc < 0:
+            raise OracleError(op, -rc)
+        return rc
+
+    # ------------------------------------------------------------ low level
+    def parse(self, data: bytes, base_handle: BtfHandle | None = None) -> BtfHandle:
+        """``btf__new`` / ``btf__new_split``: parse raw BTF bytes (libbpf copies them)."""
+        data = bytes(data)
+        ctypes.set_errno(0)
+        if base_handle is None:
+            ptr = self._c.btf__new(data, len(data))
+        elif hasattr(self._c, "btf__new_split"):
+            ptr = self._c.btf__new_split(data, len(data), _VP(base_handle.p))
+        else:
+            fd = os.memfd_create("btf-oracle")
+            try:
+                os.write(fd, data)
+                ctypes.set_errno(0)
+                ptr = self._c.btf__parse_raw_split(f"/proc/self/fd/{fd}".encode(), _VP(base_handle.p))
+            finally:
+                os.close(fd)
+        return BtfHandle(self, self._check_ptr(ptr, "btf__new"), base_handle)
+
+    def parse_elf(self, path: str | os.PathLike[str], base_handle: BtfHandle | None = None,
+                  *, want_ext: bool = True) -> tuple[BtfHandle, BtfExtHandle | None]:
+        """``btf__parse_elf``: ``.BTF`` (and ``.BTF.ext`` when present) of an ELF object."""
+        p = os.fsencode(path)
+        ctypes.set_errno(0)
+        if base_handle is not None:
+            ptr = self._c.btf__parse_elf_split(p, _VP(base_handle.p))
+            return BtfHandle(self, self._check_ptr(ptr, "btf__parse_elf_split"), base_handle), None
+        ext = _VP()
+        ptr = self._c.btf__parse_elf(p, ctypes.byref(ext) if want_ext else None)
+        h = BtfHandle(self, self._check_ptr(ptr, "btf__parse_elf"))
+        return h, (BtfExtHandle(self, int(ext.value)) if ext.value else None)
+
+    def btf_ext_new(self, data: bytes) -> BtfExtHandle:
+        """``btf_ext__new``: parse raw ``.BTF.ext`` bytes."""
+        data = bytes(data)
+        ctypes.set_errno(0)
+        return BtfExtHandle(self, self._check_ptr(self._c.btf_ext__new(data, len(data)), "btf_ext__new"))
+
+    def btf_ext_raw_data(self, ext: BtfExtHandle) -> bytes:
+        size = ctypes.c_uint32(0)
+        ptr = self._c.btf_ext__get_raw_data(_VP(ext.p), ctypes.byref(size))
+        return ctypes.string_at(self._check_ptr(ptr, "btf_ext__raw_data"), size.value)
+
+    def new_empty(self) -> BtfHandle:
+        ctypes.set_errno(0)
+        return BtfHandle(self, self._check_ptr(self._c.btf__new_empty(), "btf__new_empty"))
+
+    def new_empty_split(self, base: BtfHandle) -> BtfHandle:
+        ctypes.set_errno(0)
+        return BtfHandle(self, self._check_ptr(self._c.btf__new_empty_split(_VP(base.p)), "btf__new_empty_split"), base)
+
+    def free(self, handle: BtfHandle | BtfExtHandle) -> None:
+        handle.free()
+
+    def type_cnt(self, handle: BtfHandle) -> int:
+        return int(self._c.btf__type_cnt(_VP(handle.p)))
+
+    def raw_data(self, handle: BtfHandle) -> bytes:
+        """``btf__raw_data``: the object's own header, types and strings, copied out."""
+        size = ctypes.c_uint32(0)
+        ctypes.set_errno(0)
+        ptr = self._c.btf__raw_data(_VP(handle.p), ctypes.byref(size))
+        return ctypes.string_at(self._check_ptr(ptr, "btf__raw_data"), size.value)
+
+    def dedup(self, handle: BtfHandle, force_collisions: bool = False, ext: BtfExtHandle | None = None) -> None:
+        """``btf__dedup`` with ``LIBBPF_OPTS(btf_dedup_opts, .btf_ext, .force_collisions)``."""
+        opts = _DedupOpts(ctypes.sizeof(_DedupOpts), ext.p if ext is not None else None, bool(force_collisions))
+        self._check_int(self._c.btf__dedup(_VP(handle.p), ctypes.byref(opts)), "btf__dedup")
+
+    def add_btf(self, dst: BtfHandle, src: BtfHandle) -> int:
+        """``btf__add_btf``: append all of ``src`` (standalone BTF only); returns the first new ID."""
+        return self._check_int(self._c.btf__add_btf(_VP(dst.p), _VP(src.p)), "btf__add_btf")
+
+    def add_type(self, dst: BtfHandle, src_btf: BtfHandle, src_type: int | bytes) -> int:
+        """``btf__add_type``: copy one record (a type ID of ``src_btf``, or raw record
+        bytes whose strings resolve in ``src_btf``; type IDs are copied verbatim)."""
+        if isinstance(src_type, int):
+            ptr = self._c.btf__type_by_id(_VP(src_btf.p), src_type)
+            rec = _VP(self._check_ptr(ptr, "btf__type_by_id"))
+            return self._check_int(self._c.btf__add_type(_VP(dst.p), _VP(src_btf.p), rec), "btf__add_type")
+        buf = ctypes.create_string_buffer(bytes(src_type), len(src_type))
+        return self._check_int(
+            self._c.btf__add_type(_VP(dst.p), _VP(src_btf.p), ctypes.cast(buf, _VP)), "btf__add_type"
+        )
+
+    def add_str(self, dst: BtfHandle, s: bytes) -> int:
+        return self._check_int(self._c.btf__add_str(_VP(dst.p), s), "btf__add_str")
+
+    def find_str(self, h: BtfHandle, s: bytes) -> int:
+        return int(self._c.btf__find_str(_VP(h.p), s))
+
+    # ----------------------------------------------------------- high level
+    @contextmanager
+    def _opened(self, base: bytes | None) -> Iterator[BtfHandle | None]:
+        bh = self.parse(base) if base is not None else None
+        try:
+            yield bh
+        finally:
+            if bh is not None:
+                bh.free()
+
+    def dedup_bytes(self, data: bytes, base: bytes | None = None, force_collisions: bool = False) -> bytes:
+        """Parse ``data`` (split on ``base`` when given), dedup, return the raw bytes."""
+        with self._opened(base) as bh, self.parse(data, bh) as h:
+            self.dedup(h, force_collisions)
+            return self.raw_data(h)
+
+    def dedup_ext_bytes(self, data: bytes, ext: bytes, base: bytes | None = None,
+                        force_collisions: bool = False) -> tuple[bytes, bytes]:
+        """Dedup with a ``.BTF.ext`` passed in ``opts.btf_ext``; returns (btf, ext) bytes."""
+        with self._opened(base) as bh, self.parse(data, bh) as h, self.btf_ext_new(ext) as e:
+            self.dedup(h, force_collisions, e)
+            return self.raw_data(h), self.btf_ext_raw_data(e)
+
+    def _merge(self, inputs: Sequence[bytes], bh: BtfHandle | None) -> BtfHandle:
+        dst = self.new_empty_split(bh) if bh is not None else self.new_empty()
+        try:
+            for data in inputs:
+                with self.parse(data) as src:
+                    self.add_btf(dst, src)
+        except BaseException:
+            dst.free()
+            raise
+        return dst
+
+    def merge_bytes(self, inputs: Sequence[bytes], base: bytes | None = None) -> bytes:
+        """``btf__new_empty[_split]`` + ``btf__add_btf`` of each (standalone) input, in order."""
+        with self._opened(base) as bh, self._merge(inputs, bh) as dst:
+            return self.raw_data(dst)
+
+    def merge_dedup_bytes(self, inputs: Sequence[bytes], base: bytes | None = None,
+                          force_collisions: bool = False) -> bytes:
+        """:meth:`merge_bytes` followed by ``btf__dedup``."""
+        with self._opened(base) as bh, self._merge(inputs, bh) as dst:
+            self.dedup(dst, force_collisions)
+            return self.raw_data(dst)
+
+    def _merge_modules(self, modules: Sequence[bytes], bh: BtfHandle) -> BtfHandle:
+        base_cnt = self.type_cnt(bh)
+        dst = self.new_empty_split(bh)
+        try:
+            shift = 0
+            for data in modules:
+                with self.parse(data, bh) as src:
+                    n = self.type_cnt(src) - base_cnt
+                    order = "<" if data[:2] == b"\x9f\xeb" else ">"
+                    for rec in iter_records(data):
+                        self.add_type(dst, src, shift_record(rec, order, base_cnt, shift))
+                    shift += n
+        except BaseException:
+            dst.free()
+            raise
+        return dst
+
+    def merge_modules_bytes(self, modules: Sequence[bytes], base: bytes) -> bytes:
+        """The corpora README's module recipe (see module docstring), no dedup."""
+        with self._opened(base) as bh:
+            assert bh is not None
+            with self._merge_modules(modules, bh) as dst:
+                return self.raw_data(dst)
+
+    def merge_modules_dedup_bytes(self, modules: Sequence[bytes], base: bytes,
+                                  force_collisions: bool = False) -> bytes:
+        """The module recipe followed by one split ``btf__dedup`` against ``base``."""
+        with self._opened(base) as bh:
+            assert bh is not None
+            with self._merge_modules(modules, bh) as dst:
+                self.dedup(dst, force_collisions)
+                return self.raw_data(dst)
+
+
+# ------------------------------------------------------------------------------
+# A minimal, independent record walker (deliberately not btfdedup's), used to
+# shift type IDs for the module recipe.
+
+_ELEM = {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}  # bytes per vlen element
+_EXTRA = {1: 4, 3: 12, 14: 4, 17: 4}  # fixed tail bytes
+
+
+def _record_size(info: int) -> int:
+    kind = (info >> 24) & 0x1F
+    vlen = info & 0xFFFF
+    if kind < 1 or kind > 19:
+        raise ValueError(f"unknown BTF kind {kind}")
+    return 12 + _EXTRA.get(kind, 0) + _ELEM.get(kind, 0) * vlen
+
+
+def iter_records(data: bytes) -> Iterator[bytes]:
+    """Raw record bytes of every type in a raw BTF blob, in ID order."""
+    order = "<" if data[:2] == b"\x9f\xeb" else ">"
+    hdr_len, type_off, type_len = struct.unpack_from(order + "III", data, 4)
+    pos = hdr_len + type_off
+    end = pos + type_len
+    while pos < end:
+        (info,) = struct.unpack_from(order + "I", data, pos + 4)
+        size = _record_size(info)
+        yield data[pos : pos + size]
+        pos += size
+
+
+def _type_id_word_indices(info: int) -> list[int]:
+    kind = (info >> 24) & 0x1F
+    vlen = info & 0xFFFF
+    if kind in (2, 7, 8, 9, 10, 11, 12, 14, 17, 18):
+        return [2] if kind != 7 else []
+    if kind == 3:
+        return [3, 4]
+    if kind in (4, 5):
+        return [3 + 3 * j + 1 for j in range(vlen)]
+    if kind == 13:
+        return [2] + [3 + 2 * j + 1 for j in range(vlen)]
+    if kind == 15:
+        return [3 + 3 * j for j in range(vlen)]
+    return []
+
+
+def shift_record(rec: bytes, order: str, first_shifted: int, shift: int) -> bytes:
+    """``rec`` with every type ID >= ``first_shifted`` increased by ``shift``."""
+    if shift == 0:
+        return rec
+    words = list(struct.unpack(f"{order}{len(rec) // 4}I", rec))
+    for i in _type_id_word_indices(words[1]):
+        if words[i] >= first_shifted:
+            words[i] += shift
+    return struct.pack(f"{order}{len(words)}I", *words)
+
+
+def oracle_or_skip(which: str = "v16") -> Libbpf:
+    """The requested libbpf build, or ``pytest.skip`` with the reason it is unavailable."""
+    import pytest
+
+    try:
+        return Libbpf.v16() if which == "v16" else Libbpf.system()
+    except OracleUnavailable as e:
+        pytest.skip(f"libbpf oracle ({which}) unavailable: {e.reason}")
+
+
+__all__ = [
+    "BtfExtHandle",
+    "BtfHandle",
+    "Libbpf",
+    "OracleError",
+    "OracleUnavailable",
+    "iter_records",
+    "oracle_or_skip",
+    "shift_record",
+]
