@@ -34,12 +34,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from numba import njit
 
 from btfdedup.errors import BtfUsageError
 from btfdedup.format.constants import BTF_HDR_LEN_CLASSIC
 from btfdedup.model.btf import Btf
 from btfdedup.model.fields import str_fields, type_id_fields
-from btfdedup.model.strings import StringBuilder, StringTable
+from btfdedup.model.strings import StringTable
 
 NATIVE_BYTEORDER = "<" if sys.byteorder == "little" else ">"
 
@@ -62,48 +63,191 @@ def _same_base(a: Btf | None, b: Btf | None) -> bool:
     )
 
 
-def string_contents(table: StringTable, offsets: np.ndarray) -> list[bytes]:
-    """The string at each global offset of ``offsets`` (resolved through the base chain)."""
-    offsets = np.asarray(offsets, dtype=np.int64)
-    out: list[bytes] = [b""] * len(offsets)
-    own = offsets >= table.start_off
-    idx_own = np.flatnonzero(own)
-    if len(idx_own):
-        local = offsets[idx_own] - table.start_off
-        nul = table.nul_positions
-        ends = nul[np.searchsorted(nul, local)]
-        data = table.data
-        for i, a, b in zip(idx_own.tolist(), local.tolist(), ends.tolist(), strict=True):
-            out[i] = data[a:b]
-    idx_low = np.flatnonzero(~own)
-    if len(idx_low):
-        if table.base is None:
-            # Only offset 0 can lie below a base table's start (start is 0): "".
-            pass
+_EMPTY_SLOT = -1
+_FNV_OFFSET = np.uint64(14695981039346656037)
+_FNV_PRIME = np.uint64(1099511628211)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _str_hash(blob, p):  # type: ignore[no-untyped-def]
+    """FNV-1a of the NUL-terminated string at ``blob[p]``, and its length."""
+    h = _FNV_OFFSET
+    i = p
+    while blob[i] != 0:
+        h = (h ^ np.uint64(blob[i])) * _FNV_PRIME
+        i += 1
+    return h, i - p
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _str_eq(a, pa, b, pb, n):  # type: ignore[no-untyped-def]
+    """Whether ``a[pa:]`` and ``b[pb:]`` hold the same ``n``-byte NUL-terminated string."""
+    if b[pb + n] != 0:
+        return False
+    for k in range(n):
+        if a[pa + k] != b[pb + k]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _index_base(base_blob, slot_off, slot_hash):  # type: ignore[no-untyped-def]
+    """Enter every string start of the base chain blob, first occurrence winning
+    (``btf__find_str`` semantics).  Returns the number of entries."""
+    mask = slot_off.shape[0] - 1
+    count = 0
+    p = 0
+    n = base_blob.shape[0]
+    while p < n:
+        h, ln = _str_hash(base_blob, p)
+        j = np.int64(h & np.uint64(mask))
+        while True:
+            so = slot_off[j]
+            if so == _EMPTY_SLOT:
+                slot_off[j] = p
+                slot_hash[j] = h
+                count += 1
+                break
+            if slot_hash[j] == h and _str_eq(base_blob, p, base_blob, so, ln):
+                break
+            j = (j + 1) & mask
+        p += ln + 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _intern(offs, own, own_start, base_blob, out_blob, out_len, dst_start, slot_off, slot_hash):  # type: ignore[no-untyped-def]
+    """Intern the strings at global offsets ``offs`` (in that order) and return
+    their destination offsets, the new blob length and the number of new entries.
+
+    Offsets below ``own_start`` are read from the base chain blob, others from the
+    source's own blob.  A slot's offset below ``dst_start`` names a base string.
+    """
+    mask = slot_off.shape[0] - 1
+    res = np.empty(offs.shape[0], dtype=np.int64)
+    added = 0
+    for k in range(offs.shape[0]):
+        o = offs[k]
+        if o < own_start:
+            blob = base_blob
+            p = o
         else:
-            sub = string_contents(table.base, offsets[idx_low])
-            for i, s in zip(idx_low.tolist(), sub, strict=True):
-                out[i] = s
-    return out
+            blob = own
+            p = o - own_start
+        h, ln = _str_hash(blob, p)
+        j = np.int64(h & np.uint64(mask))
+        while True:
+            so = slot_off[j]
+            if so == _EMPTY_SLOT:
+                newoff = dst_start + out_len
+                out_blob[out_len : out_len + ln] = blob[p : p + ln]
+                out_blob[out_len + ln] = 0
+                out_len += ln + 1
+                slot_off[j] = newoff
+                slot_hash[j] = h
+                res[k] = newoff
+                added += 1
+                break
+            if slot_hash[j] == h:
+                if so < dst_start:
+                    same = _str_eq(blob, p, base_blob, so, ln)
+                else:
+                    same = _str_eq(blob, p, out_blob, so - dst_start, ln)
+                if same:
+                    res[k] = so
+                    break
+            j = (j + 1) & mask
+    return res, out_len, added
 
 
-class _Interner:
-    """The destination's string set: libbpf ``btf__add_str`` on a new BTF."""
+@njit(cache=True, nogil=True)
+def _rehash(slot_off, slot_hash, new_off, new_hash):  # type: ignore[no-untyped-def]
+    mask = new_off.shape[0] - 1
+    for i in range(slot_off.shape[0]):
+        so = slot_off[i]
+        if so != _EMPTY_SLOT:
+            j = np.int64(slot_hash[i] & np.uint64(mask))
+            while new_off[j] != _EMPTY_SLOT:
+                j = (j + 1) & mask
+            new_off[j] = so
+            new_hash[j] = slot_hash[i]
+
+
+def _chain_blob(strings: StringTable | None) -> np.ndarray:
+    """The string blobs of a base chain concatenated deepest first, so that a global
+    offset indexes the result directly."""
+    parts: list[bytes] = []
+    t = strings
+    while t is not None:
+        parts.append(t.data)
+        t = t.base
+    return np.frombuffer(b"".join(reversed(parts)) + b"\0", dtype=np.uint8)
+
+
+class _StringSet:
+    """The destination's strings: libbpf ``btf__add_str`` on a fresh BTF (unique by
+    content; with a base, an equal base string answers with its base offset)."""
 
     def __init__(self, base: Btf | None) -> None:
-        self.base_strings = base.strings if base is not None else None
-        self.start_off = base.strings.end_off if base is not None else 0
-        self.builder = StringBuilder(with_empty=base is None)
+        self.base_blob = _chain_blob(base.strings if base is not None else None)
+        self.dst_start = base.strings.end_off if base is not None else 0
+        self.slot_off = np.full(1 << 12, _EMPTY_SLOT, dtype=np.int64)
+        self.slot_hash = np.zeros(1 << 12, dtype=np.uint64)
+        self.count = 0
+        self.out = np.zeros(1 << 12, dtype=np.uint8)
+        self.out_len = 0
+        if base is not None:
+            # The chain blob carries one extra NUL sentinel at its end; index the real part.
+            self._reserve(int(self.base_blob.shape[0]) // 2 + 1, 0)
+            self.count = int(_index_base(self.base_blob[: self.dst_start], self.slot_off, self.slot_hash))
+        else:
+            self.out[0] = 0  # "" at offset 0, as btf__new_empty starts
+            self.out_len = 1
+            self._reserve(1, 0)
+            h = int(_FNV_OFFSET) & (self.slot_off.shape[0] - 1)
+            self.slot_off[h] = 0
+            self.slot_hash[h] = _FNV_OFFSET
+            self.count = 1
 
-    def add(self, s: bytes) -> int:
-        if self.base_strings is not None:
-            off = self.base_strings.find(s)
-            if off >= 0:
-                return off
-        return self.start_off + self.builder.add(s)
+    def _reserve(self, entries: int, nbytes: int) -> None:
+        need = self.count + entries
+        if need * 2 > self.slot_off.shape[0]:
+            cap = self.slot_off.shape[0]
+            while need * 2 > cap:
+                cap *= 2
+            new_off = np.full(cap, _EMPTY_SLOT, dtype=np.int64)
+            new_hash = np.zeros(cap, dtype=np.uint64)
+            _rehash(self.slot_off, self.slot_hash, new_off, new_hash)
+            self.slot_off, self.slot_hash = new_off, new_hash
+        if self.out_len + nbytes > self.out.shape[0]:
+            cap = self.out.shape[0]
+            while self.out_len + nbytes > cap:
+                cap *= 2
+            out = np.zeros(cap, dtype=np.uint8)
+            out[: self.out_len] = self.out[: self.out_len]
+            self.out = out
+
+    def intern(self, src: StringTable, offs: np.ndarray) -> np.ndarray:
+        """Destination offsets of the strings at ``offs`` of ``src``, added in order."""
+        own = np.frombuffer(src.data + b"\0", dtype=np.uint8)
+        mine = offs >= src.start_off
+        local = offs[mine] - src.start_off
+        nul = src.nul_positions
+        nbytes = int((nul[np.searchsorted(nul, local)] - local + 1).sum()) if len(local) else 0
+        self._reserve(len(offs), nbytes)
+        res, out_len, added = _intern(
+            offs, own, src.start_off, self.base_blob, self.out, self.out_len, self.dst_start,
+            self.slot_off, self.slot_hash,
+        )
+        self.out_len = int(out_len)
+        self.count += int(added)
+        return res
+
+    def to_bytes(self) -> bytes:
+        return self.out[: self.out_len].tobytes()
 
 
-def _remap_strings(src: Btf, words: np.ndarray, word0: int, interner: _Interner) -> None:
+def _remap_strings(src: Btf, words: np.ndarray, word0: int, strset: _StringSet) -> None:
     """Re-intern every string field of ``src`` (copied at ``words[word0:]``) in iterator order."""
     pos, _owner = str_fields(src)
     if len(pos) == 0:
@@ -117,8 +261,7 @@ def _remap_strings(src: Btf, words: np.ndarray, word0: int, interner: _Interner)
     uniq, first, inverse = np.unique(offs, return_index=True, return_inverse=True)
     # Intern in order of first reference: that is the order libbpf adds them.
     order = np.argsort(first, kind="stable")
-    contents = string_contents(src.strings, uniq[order])
-    new_sorted = np.fromiter((interner.add(s) for s in contents), dtype=np.int64, count=len(contents))
+    new_sorted = strset.intern(src.strings, uniq[order].astype(np.int64))
     new_uniq = np.empty(len(uniq), dtype=np.int64)
     new_uniq[order] = new_sorted
     words[word0 + pos] = new_uniq[inverse].astype(np.uint32)
@@ -145,7 +288,7 @@ def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | 
                 f"input {i} ({src.source or 'BTF'}) is split BTF on a base, but the merge "
                 f"destination {what}; pass its base as the merge base"
             )
-    interner = _Interner(base)
+    strset = _StringSet(base)
     start_id = base.type_cnt if base is not None else 1
     total_words = sum(int(b.words.shape[0]) for b in btfs)
     total_types = sum(b.nr_types for b in btfs)
@@ -157,14 +300,14 @@ def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | 
         nw = int(src.words.shape[0])
         words[w : w + nw] = src.words
         type_start[t : t + src.nr_types] = src.type_start[:-1] + w
-        _remap_strings(src, words, w, interner)
+        _remap_strings(src, words, w, strset)
         _remap_type_ids(src, words, w, start_id + t)
         w += nw
         t += src.nr_types
         if progress is not None:
             progress(i, len(btfs), src)
     type_start[t] = w
-    strings = interner.builder.to_bytes()
+    strings = strset.to_bytes()
     return Btf.from_words(
         words,
         strings,
@@ -173,6 +316,9 @@ def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | 
         byteorder=base.byteorder if base is not None else NATIVE_BYTEORDER,
         hdr_len=BTF_HDR_LEN_CLASSIC,
         strs_deduped=True,
+        # Valid by construction: every source was checked when it was parsed, and the
+        # renumbering keeps every ID and string offset inside the merged object.
+        check=False,
     )
 
 
@@ -186,4 +332,4 @@ def merge_modules(split_btfs: Sequence[Btf], base: Btf, *, progress: Progress | 
     return merge(split_btfs, base, progress=progress)
 
 
-__all__ = ["merge", "merge_modules", "string_contents"]
+__all__ = ["merge", "merge_modules"]

@@ -11,7 +11,12 @@ Verbs:
   BTF it also says which base the bytes need (vmlinux).
 * ``load FILE`` — the kernel's verdict on a BTF file (raw or ELF).  Prints the
   new object's ID; the object is released when the command exits unless
-  ``--pin`` put it on bpffs.  A rejection prints the kernel's log and exits 1.
+  ``--pin`` put it on bpffs.  bpffs cannot pin a BTF object itself, so ``--pin``
+  pins a one-entry array map that holds the BTF (see
+  :mod:`btfdedup.kernel.anchor`); removing the pin releases both.  A split
+  FILE cannot be loaded alone (``BPF_BTF_LOAD`` has no base-BTF field);
+  ``--merge-base`` loads base and split as one standalone blob.  A rejection
+  prints the kernel's log and exits 1.
 
 Every failure (no privilege, old kernel, rejected BTF) ends as one
 ``btfdedup: error:`` line through :class:`btfdedup.errors.KernelError`.
@@ -69,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "given explicitly, the log is also shown on success)",
     )
     pd.add_argument("--log-size", type=int, default=None, metavar="BYTES", help="first log buffer size")
-    pd.add_argument("--pin", metavar="PATH", help="pin the loaded object at PATH on bpffs so it outlives the command")
+    pd.add_argument("--pin", metavar="PATH", help="keep the object after exit: pin (at PATH on bpffs) a one-entry map holding it")
     pd.add_argument("--json", action="store_true", help="print the result as one-line JSON")
     pd.set_defaults(func=cmd_load)
 
@@ -81,10 +86,12 @@ def _list_rows() -> list[dict[str, Any]]:
     from btfdedup.kernel import iter_btf_infos
     from btfdedup.kernel.objects import btf_map_ids, btf_prog_ids
 
+    # BTF objects first, so that missing privilege is reported for the BTF walk itself.
+    infos = list(iter_btf_infos())
     progs = btf_prog_ids()
     maps = btf_map_ids()
     rows: list[dict[str, Any]] = []
-    for info in iter_btf_infos():
+    for info in infos:
         row: dict[str, Any] = {
             "id": info.id,
             "size": info.size,
@@ -237,7 +244,7 @@ def _load_reporting(data: bytes, args: argparse.Namespace) -> BtfFd:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from btfdedup.kernel import pin
+    from btfdedup.kernel.anchor import pin_btf
 
     data, how = _blob(args)
     with _load_reporting(data, args) as fd:
@@ -246,7 +253,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             _print_log(fd.log)
         pinned = None
         if args.pin:
-            pin(fd, args.pin)
+            pin_btf(fd, args.pin, data=data)
             pinned = args.pin
         if args.json:
             out: dict[str, Any] = {"id": info.id, "size": info.size, "source": how}

@@ -4,7 +4,13 @@ libbpf hashes with ``combine(h, v) = h * 31 + v`` (mod 2**64) from 0, so a key i
 polynomial in 31 over the hashed fields.  Written out, a struct's key is
 ``H_common * 31**(2v) + sum_i (name_i * 31**(2(v-1-i)+1) + offset_i * 31**(2(v-1-i)))``,
 which numpy evaluates for every struct at once with wrapping uint64 arithmetic and a
-cumulative-sum segment reduction.  The keys here are the *static* ones: those whose
+cumulative-sum segment reduction (:func:`static_keys_numpy`).  The production path is
+:func:`record_key`, the same per-record formula compiled, which the phases call for
+the records they actually process (the prep loop for base types, the primitive and
+struct loops for split types); it avoids the dozen 20-million-element temporaries the
+closed form needs on vmlinux-sized input and a key column for all types.
+:func:`static_keys` applies it to many records at once; tests check it agrees with
+the numpy form.  The keys here are the *static* ones: those whose
 fields do not change during dedup (prep's base keys, primitive keys, struct/union
 keys, and for base types the array / func-proto keys over their stored IDs).  Keys of
 split reference types depend on IDs rewritten during the reference phase and are
@@ -28,6 +34,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from numba import njit
+
+from btfdedup.dedup.graph import (
+    K_ARRAY,
+    K_CONST,
+    K_DECL_TAG,
+    K_ENUM,
+    K_ENUM64,
+    K_FLOAT,
+    K_FUNC,
+    K_FUNC_PROTO,
+    K_FWD,
+    K_INT,
+    K_PTR,
+    K_RESTRICT,
+    K_STRUCT,
+    K_TYPE_TAG,
+    K_TYPEDEF,
+    K_UNION,
+    K_VOLATILE,
+    combine,
+)
 from btfdedup.format.constants import VLEN_MASK, Kind
 
 _U31 = np.uint64(31)
@@ -57,12 +85,12 @@ def _tail_poly(W: np.ndarray, pos: np.ndarray, vlen: np.ndarray, stride: int, se
     cs = np.cumsum(terms, dtype=np.uint64)
     end = first + vlen
     hi = np.where(vlen > 0, cs[np.maximum(end - 1, 0)], np.uint64(0))
-    lo = np.where(first > 0, cs[np.maximum(first - 1, 0)], np.uint64(0))
+    lo = np.where((first > 0) & (vlen > 0), cs[np.maximum(first - 1, 0)], np.uint64(0))
     return hi - lo, pw[2 * vlen]
 
 
-def static_keys(W: np.ndarray, pos: np.ndarray, kinds: np.ndarray) -> np.ndarray:
-    """Static hash key of each record at word offset ``pos`` (kinds given); 0 for
+def static_keys_numpy(W: np.ndarray, pos: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """numpy formulation of :func:`static_keys` (the closed polynomial form): static hash key of each record at word offset ``pos`` (kinds given); 0 for
     kinds that have none (VAR, DATASEC, unknown)."""
     pos = pos.astype(np.int64)
     kinds = kinds.astype(np.int64)
@@ -94,3 +122,46 @@ def static_keys(W: np.ndarray, pos: np.ndarray, kinds: np.ndarray) -> np.ndarray
             tail, scale = _tail_poly(W, p, vlen, stride, second)
             out[sel] = hc[sel] * scale + tail
     return out
+
+
+@njit(cache=True, nogil=True)
+def record_key(W, p, k):  # type: ignore[no-untyped-def]
+    """Static key of the record at word ``p`` of kind ``k`` (0 for VAR/DATASEC/unknown)."""
+    if k == K_ENUM or k == K_ENUM64:
+        return np.uint64(W[p])
+    h = combine(combine(combine(np.uint64(0), W[p]), W[p + 1]), W[p + 2])
+    if (k == K_CONST or k == K_VOLATILE or k == K_RESTRICT or k == K_PTR or k == K_FWD or k == K_TYPEDEF
+            or k == K_FUNC or k == K_FLOAT or k == K_TYPE_TAG):
+        return h
+    if k == K_INT or k == K_DECL_TAG:
+        return combine(h, W[p + 3])
+    if k == K_ARRAY:
+        return combine(combine(combine(h, W[p + 3]), W[p + 4]), W[p + 5])
+    if k == K_STRUCT or k == K_UNION:
+        q = p + 3
+        for _ in range(W[p + 1] & np.uint32(VLEN_MASK)):
+            h = combine(combine(h, W[q]), W[q + 2])
+            q += 3
+        return h
+    if k == K_FUNC_PROTO:
+        q = p + 3
+        for _ in range(W[p + 1] & np.uint32(VLEN_MASK)):
+            h = combine(combine(h, W[q]), W[q + 1])
+            q += 2
+        return h
+    return np.uint64(0)
+
+
+@njit(cache=True, nogil=True)
+def _static_keys(W, pos, kinds):  # type: ignore[no-untyped-def]
+    n = pos.shape[0]
+    out = np.zeros(n, dtype=np.uint64)
+    for i in range(n):
+        out[i] = record_key(W, pos[i], kinds[i])
+    return out
+
+
+def static_keys(W: np.ndarray, pos: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Static hash key of each record at word offset ``pos`` (kinds given); 0 for
+    kinds that have none (VAR, DATASEC, unknown)."""
+    return _static_keys(W, np.ascontiguousarray(pos, dtype=np.int64), np.ascontiguousarray(kinds, dtype=np.uint8))

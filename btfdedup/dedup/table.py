@@ -18,9 +18,10 @@ only the order of equal keys, ``force_collisions`` (libbpf's all-in-one-bucket
 testing knob) yields the very same orders, as it does in libbpf.
 
 Distinct keys are found through an open-addressing index (Fibonacci hashing, linear
-probing) sized up front from the maximal number of inserts, so nothing reallocates
-inside compiled code.  All state is plain numpy arrays so the compiled phases can
-share it:
+probing) kept at most half full.  All state is plain numpy arrays so the compiled
+phases can share it; :func:`table_insert` grows them (doubling) and returns the
+arrays it may have replaced, so phases rebind them and hand them back to
+:class:`CandidateTable` when they finish:
 
 * ``tkeys`` (uint64[cap]) / ``tslot`` (int32[cap], -1 empty): key -> slot index;
 * ``slots`` (int32[n, 4]): per key ``head, tail, flipped, gen_seen``;
@@ -44,12 +45,12 @@ M_BITS = 5
 
 
 class CandidateTable:
-    """Arrays of one candidate table able to hold ``max_entries`` inserts."""
+    """Arrays of one candidate table, initially sized for ``expected`` entries."""
 
     __slots__ = ("tkeys", "tslot", "slots", "nodes", "meta")
 
-    def __init__(self, max_entries: int) -> None:
-        n = max(int(max_entries), 1)
+    def __init__(self, expected: int = 1 << 14) -> None:
+        n = max(int(expected), 16)
         bits = max(int(np.ceil(np.log2(n * 2))), 4)
         cap = 1 << bits
         self.tkeys = np.zeros(cap, dtype=np.uint64)
@@ -63,6 +64,10 @@ class CandidateTable:
     @property
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return self.tkeys, self.tslot, self.slots, self.nodes, self.meta
+
+    def update(self, tkeys: np.ndarray, tslot: np.ndarray, slots: np.ndarray, nodes: np.ndarray) -> None:
+        """Adopt the (possibly regrown) arrays a compiled phase returns."""
+        self.tkeys, self.tslot, self.slots, self.nodes = tkeys, tslot, slots, nodes
 
     def __len__(self) -> int:
         return int(self.meta[M_SZ])
@@ -80,7 +85,8 @@ class CandidateTable:
         return out
 
     def insert(self, key: int, type_id: int) -> None:
-        table_insert(self.tkeys, self.tslot, self.slots, self.nodes, self.meta, np.uint64(key), type_id)
+        self.update(*table_insert(self.tkeys, self.tslot, self.slots, self.nodes, self.meta, np.uint64(key),
+                                  np.int32(type_id)))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -131,8 +137,45 @@ def table_next(nodes, slots, slot, node):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
+def _rehash(tkeys, tslot, meta):  # type: ignore[no-untyped-def]
+    bits = meta[M_BITS] + 1
+    cap = np.int64(1) << bits
+    nk = np.zeros(cap, dtype=np.uint64)
+    ns = np.full(cap, -1, dtype=np.int32)
+    mask = cap - 1
+    for j in range(tslot.shape[0]):
+        s = tslot[j]
+        if s < 0:
+            continue
+        key = tkeys[j]
+        i = np.int64((key * _GOLDEN) >> np.uint64(64 - bits))
+        while ns[i] >= 0:
+            i = (i + 1) & mask
+        ns[i] = s
+        nk[i] = key
+    meta[M_BITS] = bits
+    meta[M_MASK] = mask
+    return nk, ns
+
+
+@njit(cache=True, nogil=True)
+def _grow_rows(a):  # type: ignore[no-untyped-def]
+    b = np.empty((a.shape[0] * 2, a.shape[1]), dtype=a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True, nogil=True)
 def table_insert(tkeys, tslot, slots, nodes, meta, key, type_id):  # type: ignore[no-untyped-def]
-    """libbpf ``hashmap__append(key, type_id)``: grow check, then head insertion."""
+    """libbpf ``hashmap__append(key, type_id)``: grow check, then head insertion.
+
+    Returns ``(tkeys, tslot, slots, nodes)``, regrown when they were full."""
+    if 2 * (meta[M_NSLOTS] + 1) > tslot.shape[0]:
+        tkeys, tslot = _rehash(tkeys, tslot, meta)
+    if meta[M_NSLOTS] + 1 > slots.shape[0]:
+        slots = _grow_rows(slots)
+    if meta[M_SZ] + 1 > nodes.shape[0]:
+        nodes = _grow_rows(nodes)
     sz = meta[M_SZ]
     cap = meta[M_CAP]
     if cap == 0 or (sz + 1) * 4 // 3 > cap:
@@ -177,3 +220,4 @@ def table_insert(tkeys, tslot, slots, nodes, meta, key, type_id):  # type: ignor
             slots[s, 0] = node
         slots[s, 1] = node
     meta[M_SZ] = sz + 1
+    return tkeys, tslot, slots, nodes

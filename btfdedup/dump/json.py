@@ -25,8 +25,6 @@ import numpy as np
 from numba import njit
 
 from btfdedup.dump.raw import (
-    KIND_TXT,
-    KIND_TXT_LEN,
     DumpTables,
     _chunks,
     _lit,

@@ -446,7 +446,8 @@ def resolve_ids(btf: Btf, ids: Iterable[int] | None) -> list[tuple[Btf, np.ndarr
     for tid in ids:
         tid = int(tid)
         if tid < 1 or tid >= btf.type_cnt:
-            raise BtfUsageError(f"type ID {tid} is out of range (valid IDs are 1..{btf.type_cnt - 1})")
+            where = f"{btf.source}: " if btf.source else ""
+            raise BtfUsageError(f"{where}type ID {tid} is out of range (valid IDs are 1..{btf.type_cnt - 1})")
         owner, i = btf.owner_of(tid)
         if runs and runs[-1][0] is owner:
             runs[-1][1].append(i)
@@ -455,7 +456,9 @@ def resolve_ids(btf: Btf, ids: Iterable[int] | None) -> list[tuple[Btf, np.ndarr
     return [(o, np.asarray(ix, dtype=np.int64)) for o, ix in runs]
 
 
-def _chunks(kernel, btf: Btf, ids: Iterable[int] | None, tables: DumpTables | None, *extra: object) -> Iterator[tuple[bytes, np.ndarray]]:  # type: ignore[no-untyped-def]
+def _chunks(
+    kernel, btf: Btf, ids: Iterable[int] | None, tables: DumpTables | None, *extra: object
+) -> Iterator[tuple[bytes, np.ndarray]]:  # type: ignore[no-untyped-def]
     """Drive a chunk kernel; yields (bytes, end offset of each type in them)."""
     t = tables or DumpTables(btf)
     cap = CHUNK_BYTES
@@ -467,8 +470,18 @@ def _chunks(kernel, btf: Btf, ids: Iterable[int] | None, tables: DumpTables | No
         j = 0
         while j < len(sel):
             nj, used = kernel(
-                owner.words, owner.type_start, sel, np.int64(owner.start_id), t.strs, t.all_kind, t.all_name,
-                t.type_cnt, j, out, ends, *extra,
+                owner.words,
+                owner.type_start,
+                sel,
+                np.int64(owner.start_id),
+                t.strs,
+                t.all_kind,
+                t.all_name,
+                t.type_cnt,
+                j,
+                out,
+                ends,
+                *extra,
             )
             if nj == j:
                 # One type does not fit: grow the buffer and retry.

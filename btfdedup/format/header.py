@@ -123,6 +123,7 @@ def decode_header(data: bytes | memoryview, source: str | None = None) -> BtfHea
 
 def _check_sections(hdr: BtfHeader, size: int, source: str | None) -> None:
     data_len = size - hdr.hdr_len
+    # (name, off, len, byte offset of the header's *_off field; *_len is 4 after it)
     sections = [("type", hdr.type_off, hdr.type_len, 8), ("string", hdr.str_off, hdr.str_len, 16)]
     if hdr.layout_len or hdr.layout_off:
         sections.append(("layout", hdr.layout_off, hdr.layout_len, 24))
@@ -132,7 +133,7 @@ def _check_sections(hdr: BtfHeader, size: int, source: str | None) -> None:
                 f"{name} section [{off}, {off + length}) runs past the end of the data "
                 f"({data_len} bytes after the {hdr.hdr_len}-byte header)",
                 source=source,
-                offset=field,
+                offset=field if off > data_len else field + 4,
             )
     if hdr.type_off % 4:
         raise BtfFormatError(f"type section offset {hdr.type_off} is not 4-byte aligned", source=source, offset=8)

@@ -1,9 +1,22 @@
 """``load()``: one entry point for every input format.
 
-Raw blobs are recognised by the BTF magic; anything else is handed to the ELF
-reader (objects, modules, vmlinux), after whole-file decompression for
-``.ko.xz``/``.ko.zst``/``.ko.gz``.  ``/sys/kernel/btf/<module>`` gets the running
-kernel's vmlinux BTF as base automatically, as bpftool does.
+Accepted inputs: raw BTF blobs (``/sys/kernel/btf/*``, ``pahole
+--btf_encode_detached`` output, ``bpftool btf dump ... format raw`` sources),
+ELF files (BPF ``.o``, kernel ``.ko``, vmlinux), and either of them compressed
+whole-file with xz, zstd or gzip (``.ko.xz``/``.ko.zst``/``.ko.gz``, ``.btf.xz``).
+Raw blobs are recognised by the BTF magic, ELF by ``\\x7fELF``; the rest is an
+error.  ``/sys/kernel/btf/<module>`` gets the running kernel's vmlinux BTF as
+base automatically, as bpftool does.
+
+Split BTF (a module's ``.BTF``) only makes sense on its base; libbpf is told
+by its caller which is which.  Without a base we detect it: a base BTF's
+string section must start with the NUL of the empty name (libbpf and the
+kernel require that), while split BTF written by libbpf/pahole starts its own
+strings right after the base's, with no leading NUL, or has no strings at all.
+So "string section empty or not starting with NUL" identifies split input,
+and is reported as a usage error naming ``--base``, not as corrupt data.  A
+split blob that happens to start with NUL then fails on its first reference
+past its own types or strings; that error gains the same hint.
 """
 
 from __future__ import annotations
@@ -11,11 +24,14 @@ from __future__ import annotations
 import os
 
 from btfdedup.errors import BtfFormatError, BtfUsageError
+from btfdedup.format.header import decode_header
 from btfdedup.io.raw import parse_raw
 from btfdedup.model.btf import Btf
 
 #: Refuse to read inputs larger than this into memory.
 MAX_INPUT_SIZE = 4 * 1024 * 1024 * 1024
+
+SPLIT_HINT = "split BTF (.ko module): pass --base vmlinux"
 
 
 def read_file(path: str) -> bytes:
@@ -36,27 +52,65 @@ def read_file(path: str) -> bytes:
         raise BtfUsageError(f"{path}: cannot read: {e.strerror}") from None
 
 
+def looks_split(data: bytes) -> bool:
+    """True when the raw blob ``data`` cannot be base BTF but is plausible split BTF:
+    its header is readable and its string section is empty or does not start
+    with NUL.  (False for anything whose header is unreadable.)"""
+    # Only a header that passes every header rule can vouch for "split": a header
+    # that lies (hdr_len, offsets) must be reported as the format error it is.
+    try:
+        hdr = decode_header(data)
+    except BtfFormatError:
+        return False
+    s0 = hdr.hdr_len + hdr.str_off
+    return hdr.str_len == 0 or data[s0] != 0
+
+
+_REFERENCE_RULES = ("is outside the string section", "refers to type ID")
+
+
+def parse_blob(data: bytes, base: Btf | None = None, source: str | None = None, *, module: bool = False) -> Btf:
+    """:func:`parse_raw`, turning "this is split BTF and no base was given" into
+    a :class:`BtfUsageError` that says to pass ``--base`` (see the module doc).
+    ``module`` marks data from a relocatable ELF (a ``.ko``)."""
+    if base is None and looks_split(data):
+        where = f"{source}: " if source else ""
+        raise BtfUsageError(
+            f"{where}{SPLIT_HINT} (its string section does not start with the empty name, "
+            "so its types and strings continue a base BTF)"
+        )
+    try:
+        return parse_raw(data, base=base, source=source)
+    except BtfFormatError as e:
+        if base is None and module and any(r in e.rule for r in _REFERENCE_RULES):
+            raise BtfUsageError(f"{e} — this looks like {SPLIT_HINT}") from None
+        raise
+
+
 def load(src: str | os.PathLike[str] | bytes | bytearray | memoryview, base: Btf | str | None = None) -> Btf:
     """Load BTF from a path or bytes.  ``base`` (a :class:`Btf` or a path) makes
-    the input split BTF on it."""
+    the input split BTF on it.  Bytes may be raw BTF, ELF, or compressed."""
     base_btf = load(base) if isinstance(base, (str, os.PathLike)) else base
-    if isinstance(src, (bytes, bytearray, memoryview)):
-        return parse_raw(bytes(src), base=base_btf, source="<bytes>")
-    path = os.fspath(src)
-    if base_btf is None:
-        from btfdedup.io import sysfs
-
-        auto = sysfs.auto_base(path)
-        if auto is not None:
-            base_btf = auto
-    data = read_file(path)
     from btfdedup.io import compressed
 
-    data = compressed.maybe_decompress(data, path)
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        path = "<bytes>"
+        data = compressed.maybe_decompress(bytes(src), path)
+    else:
+        path = os.fspath(src)
+        if base_btf is None:
+            from btfdedup.io import sysfs
+
+            base_btf = sysfs.auto_base(path)
+        data = compressed.maybe_decompress(read_file(path), path)
     if data[:2] in (b"\x9f\xeb", b"\xeb\x9f"):
-        return parse_raw(data, base=base_btf, source=path)
+        return parse_blob(data, base=base_btf, source=path)
     if data[:4] == b"\x7fELF":
         from btfdedup.io import elf
 
         return elf.load_elf(data, base=base_btf, source=path)
-    raise BtfFormatError("neither raw BTF (magic eb9f) nor an ELF object", source=path, offset=0)
+    raise BtfFormatError(
+        "neither raw BTF (magic 9f eb / eb 9f) nor an ELF object (\\x7fELF), nor xz/zstd/gzip compressed",
+        source=path,
+        offset=0,
+    )

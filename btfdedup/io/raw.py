@@ -239,6 +239,19 @@ def _check_strings(strings: bytes, base: Btf | None, source: str | None, offset:
         )
 
 
+def _type_field_name(kind: int, word: int) -> str:
+    """Which type-ID field of a record sits ``word`` words after its start."""
+    if kind == Kind.ARRAY:
+        return "element type" if word == 3 else "index type"
+    if kind in (Kind.STRUCT, Kind.UNION):
+        return f"member {(word - 4) // 3} type"
+    if kind == Kind.FUNC_PROTO:
+        return "return type" if word == 2 else f"parameter {(word - 4) // 2} type"
+    if kind == Kind.DATASEC:
+        return f"variable {(word - 3) // 3} type"
+    return "type"
+
+
 def check_references(btf: Btf, type_base_offset: int = 0) -> None:
     """Every name offset names a string and every type-ID field names a type.
 
@@ -261,7 +274,8 @@ def check_references(btf: Btf, type_base_offset: int = 0) -> None:
         )
     if what == 2:
         raise BtfFormatError(
-            f"{KIND_NAMES.get(int(btf.kind[i]), 'UNKNOWN')} refers to type ID {int(btf.words[q])}, "
+            f"{KIND_NAMES.get(int(btf.kind[i]), 'UNKNOWN')} {_type_field_name(int(btf.kind[i]), q - int(btf.type_start[i]))} "
+            f"refers to type ID {int(btf.words[q])}, "
             f"but the last type ID is {btf.type_cnt - 1}{_wrong_base_hint(btf)}",
             source=source,
             offset=type_base_offset + 4 * q,

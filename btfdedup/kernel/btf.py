@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from btfdedup.errors import KernelError
 from btfdedup.kernel import syscall as sc
-from btfdedup.kernel.fd import BtfFd
+from btfdedup.kernel.fd import BpfFd, BtfFd
 
 #: First log buffer size when the caller gives none.  A rejection log of a
 #: small blob fits easily; a level-1 log of a whole vmlinux does not, and then the
@@ -233,8 +233,8 @@ def _get_info(fd: int, info: ctypes.Structure) -> None:
     sc.bpf(sc.BPF_OBJ_GET_INFO_BY_FD, attr)
 
 
-def _fd_of(fd: int | BtfFd) -> int:
-    return fd.fd if isinstance(fd, BtfFd) else fd
+def _fd_of(fd: int | BpfFd) -> int:
+    return fd.fd if isinstance(fd, BpfFd) else fd
 
 
 def btf_info(fd: int | BtfFd) -> BtfInfo:
@@ -290,7 +290,7 @@ def iter_btf_infos() -> Iterator[BtfInfo]:
             raise
 
 
-def pin(fd: int | BtfFd, path: str | os.PathLike[str]) -> None:
+def pin(fd: int | BpfFd, path: str | os.PathLike[str]) -> None:
     """Pin the object behind ``fd`` at ``path`` on a bpffs mount (``BPF_OBJ_PIN``)."""
     p = os.fsencode(os.fspath(path))
     attr = sc.ObjPinAttr(pathname=sc.address_of(p), bpf_fd=_fd_of(fd))
@@ -304,6 +304,11 @@ def pin(fd: int | BtfFd, path: str | os.PathLike[str]) -> None:
             msg = f"cannot pin at {where}: the path already exists"
         elif e.errno == errno_mod.ENOENT:
             msg = f"cannot pin at {where}: the directory does not exist"
+        elif e.errno == errno_mod.EINVAL:
+            msg = (
+                f"cannot pin at {where}: the kernel pins only programs, maps and links "
+                "(for a BTF object use btfdedup.kernel.anchor.pin_btf)"
+            )
         else:
             msg = f"cannot pin at {where}: {e}"
         raise KernelError(msg, errno=e.errno) from None

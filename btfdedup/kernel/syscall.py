@@ -24,6 +24,7 @@ from typing import Final
 from btfdedup.errors import KernelError
 
 # --- command numbers (enum bpf_cmd) -------------------------------------------------
+BPF_MAP_CREATE: Final = 0
 BPF_OBJ_PIN: Final = 6
 BPF_PROG_GET_NEXT_ID: Final = 11
 BPF_MAP_GET_NEXT_ID: Final = 12
@@ -35,6 +36,7 @@ BPF_BTF_GET_FD_BY_ID: Final = 19
 BPF_BTF_GET_NEXT_ID: Final = 23
 
 CMD_NAMES: Final[dict[int, str]] = {
+    BPF_MAP_CREATE: "BPF_MAP_CREATE",
     BPF_OBJ_PIN: "BPF_OBJ_PIN",
     BPF_PROG_GET_NEXT_ID: "BPF_PROG_GET_NEXT_ID",
     BPF_MAP_GET_NEXT_ID: "BPF_MAP_GET_NEXT_ID",
@@ -48,6 +50,7 @@ CMD_NAMES: Final[dict[int, str]] = {
 
 #: Linux version that introduced each command (for "kernel too old" messages).
 CMD_SINCE: Final[dict[int, str]] = {
+    BPF_MAP_CREATE: "3.18",
     BPF_OBJ_PIN: "4.4",
     BPF_PROG_GET_NEXT_ID: "4.13",
     BPF_MAP_GET_NEXT_ID: "4.13",
@@ -61,6 +64,7 @@ CMD_SINCE: Final[dict[int, str]] = {
 
 #: Capability the kernel checks first for each command.
 CMD_CAPABILITY: Final[dict[int, str]] = {
+    BPF_MAP_CREATE: "CAP_BPF (or a BPF token)",
     BPF_BTF_LOAD: "CAP_BPF (or a BPF token)",
     BPF_OBJ_PIN: "CAP_BPF (or a BPF token)",
     BPF_BTF_GET_NEXT_ID: "CAP_SYS_ADMIN",
@@ -70,6 +74,11 @@ CMD_CAPABILITY: Final[dict[int, str]] = {
     BPF_PROG_GET_FD_BY_ID: "CAP_SYS_ADMIN",
     BPF_MAP_GET_FD_BY_ID: "CAP_SYS_ADMIN",
 }
+
+#: ``enum bpf_map_type``: the one-entry array that anchors a pinned BTF object.
+BPF_MAP_TYPE_ARRAY: Final = 2
+#: ``BPF_OBJ_NAME_LEN``: object names are at most 15 characters plus NUL.
+BPF_OBJ_NAME_LEN: Final = 16
 
 # --- flags -----------------------------------------------------------------------------
 #: ``BPF_F_RDONLY``/``BPF_F_WRONLY`` file flags (open_flags of *_GET_FD_BY_ID).
@@ -110,6 +119,27 @@ class BtfLoadAttr(ctypes.Structure):
         ("btf_log_true_size", ctypes.c_uint32),  # output, Linux 6.4
         ("btf_flags", ctypes.c_uint32),  # Linux 6.9
         ("btf_token_fd", ctypes.c_int32),  # Linux 6.9
+    ]
+
+
+class MapCreateAttr(ctypes.Structure):
+    """``union bpf_attr`` for BPF_MAP_CREATE, up to ``map_extra``."""
+
+    _fields_ = [
+        ("map_type", ctypes.c_uint32),
+        ("key_size", ctypes.c_uint32),
+        ("value_size", ctypes.c_uint32),
+        ("max_entries", ctypes.c_uint32),
+        ("map_flags", ctypes.c_uint32),
+        ("inner_map_fd", ctypes.c_uint32),
+        ("numa_node", ctypes.c_uint32),
+        ("map_name", ctypes.c_char * 16),
+        ("map_ifindex", ctypes.c_uint32),
+        ("btf_fd", ctypes.c_uint32),
+        ("btf_key_type_id", ctypes.c_uint32),
+        ("btf_value_type_id", ctypes.c_uint32),
+        ("btf_vmlinux_value_type_id", ctypes.c_uint32),
+        ("map_extra", ctypes.c_uint64),
     ]
 
 
@@ -298,8 +328,11 @@ __all__ = [
     "BPF_LOG_MAX_SIZE",
     "BPF_LOG_MIN_SIZE",
     "BPF_LOG_STATS",
+    "BPF_MAP_CREATE",
     "BPF_MAP_GET_FD_BY_ID",
     "BPF_MAP_GET_NEXT_ID",
+    "BPF_MAP_TYPE_ARRAY",
+    "BPF_OBJ_NAME_LEN",
     "BPF_OBJ_GET_INFO_BY_FD",
     "BPF_OBJ_PIN",
     "BPF_PROG_GET_FD_BY_ID",
@@ -311,6 +344,7 @@ __all__ = [
     "BtfLoadAttr",
     "GetIdAttr",
     "InfoAttr",
+    "MapCreateAttr",
     "ObjPinAttr",
     "address_of",
     "bpf",

@@ -155,8 +155,10 @@ class BtfExt:
 
     ``raw`` holds the section bytes as read (file byte order); ``byteorder``
     is ``'<'`` or ``'>'``; ``func_info``/``line_info``/``core_relo`` are
-    :class:`ExtSubsection` with native-order arrays.  Objects are treated as
-    immutable: the ``replace_*`` methods return new ones.
+    :class:`ExtSubsection` with native-order arrays.  The ``replace_*``
+    methods return new objects; :meth:`copy` plus the in-place
+    ``set_*``/:meth:`remap_type_ids` serve callers that rewrite one copy
+    step by step (the dedup engine).
     """
 
     def __init__(
@@ -242,6 +244,55 @@ class BtfExt:
     def replace_type_ids(self, values: np.ndarray) -> BtfExt:
         """A copy whose type-ID fields (visit order) take ``values``."""
         return self._replace_fields(self.type_id_fields(), values)
+
+    # ------------------------------------- in-place API used by the dedup engine
+    def copy(self) -> BtfExt:
+        """An independent copy (arrays copied; ``raw`` is immutable bytes and shared)."""
+        subs = [replace(s, sec_name_off=s.sec_name_off.copy(), records=s.records.copy()) for s in self.subsections]
+        return BtfExt(
+            self.raw,
+            self.byteorder,
+            self.hdr_len,
+            subs[0],
+            subs[1],
+            subs[2],
+            has_core_relo_fields=self.has_core_relo_fields,
+            source=self.source,
+        )
+
+    def str_refs(self) -> np.ndarray:
+        """Alias of :meth:`str_offsets` (the string references, visit order)."""
+        return self.str_offsets()
+
+    def set_str_refs(self, values: np.ndarray) -> None:
+        """Rewrite the string-offset fields (visit order) of *this* object in place."""
+        self._adopt(self.replace_str_offsets(values))
+
+    def set_type_ids(self, values: np.ndarray) -> None:
+        """Rewrite the type-ID fields (visit order) of *this* object in place."""
+        self._adopt(self.replace_type_ids(values))
+
+    def remap_type_ids(self, mapping: np.ndarray, invalid: int | np.integer) -> int | None:
+        """Replace every type ID ``t`` by ``mapping[t]``, in place, as libbpf's
+        ``btf_dedup_remap_type_id`` does.  Returns the first old ID (visit order)
+        that has no mapping (beyond ``mapping`` or mapped to ``invalid`` or
+        above 0x7fffffff) and leaves the object unchanged in that case, else None."""
+        ids = self.type_ids().astype(np.int64)
+        if not len(ids):
+            return None
+        mapping = np.asarray(mapping)
+        outside = np.flatnonzero(ids >= len(mapping))
+        if len(outside):
+            return int(ids[outside[0]])
+        new = mapping[ids].astype(np.int64)
+        bad = np.flatnonzero((new == invalid) | (new > 0x7FFFFFFF) | (new < 0))
+        if len(bad):
+            return int(ids[bad[0]])
+        self.set_type_ids(new.astype(np.uint32))
+        return None
+
+    def _adopt(self, other: BtfExt) -> None:
+        self.func_info, self.line_info, self.core_relo = other.func_info, other.line_info, other.core_relo
 
     def _replace_fields(self, fields: ExtFields, values: np.ndarray) -> BtfExt:
         values = np.asarray(values)

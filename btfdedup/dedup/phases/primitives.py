@@ -24,20 +24,22 @@ from btfdedup.dedup.graph import (
     equal_int_tag,
     vlen_at,
 )
+from btfdedup.dedup.hashing import record_key
 from btfdedup.dedup.table import table_find, table_first, table_insert, table_next
 
 
 @njit(cache=True, nogil=True)
-def prim_phase(W, ts, kinds, mp, keys, start_id, end_id, tkeys, tslot, slots, nodes, meta):  # type: ignore[no-untyped-def]
-    """Returns -1 on success, else the first split ID of an unknown kind."""
+def prim_phase(W, ts, kinds, mp, start_id, end_id, tkeys, tslot, slots, nodes, meta):  # type: ignore[no-untyped-def]
+    """Returns ``(rc, tkeys, tslot, slots, nodes)``: rc -1 on success, else the first
+    split ID of an unknown kind."""
     for tid in range(start_id, end_id):
         k = kinds[tid]
         if k == 0 or k > K_ENUM64:
-            return tid
+            return tid, tkeys, tslot, slots, nodes
         if k != K_INT and k != K_ENUM and k != K_ENUM64 and k != K_FWD and k != K_FLOAT:
             continue
-        h = keys[tid]
         p = ts[tid]
+        h = record_key(W, p, k)
         new = tid
         slot = table_find(tkeys, tslot, meta, h)
         if slot >= 0:
@@ -72,5 +74,5 @@ def prim_phase(W, ts, kinds, mp, keys, start_id, end_id, tkeys, tslot, slots, no
                     node = table_next(nodes, slots, slot, node)
         mp[tid] = new
         if new == tid:
-            table_insert(tkeys, tslot, slots, nodes, meta, h, np.int32(tid))
-    return -1
+            tkeys, tslot, slots, nodes = table_insert(tkeys, tslot, slots, nodes, meta, h, np.int32(tid))
+    return -1, tkeys, tslot, slots, nodes

@@ -1,0 +1,85 @@
+"""``btfdedup split``: deduplicate modules against a base, each on its own.
+
+``btfdedup split MODULE... --base VMLINUX -o OUTDIR [--json]``
+
+Every MODULE (split BTF on the base, or standalone BTF, or a directory of them) is
+deduplicated against the base separately and written as split BTF to
+``OUTDIR/<name>.btf``; a standalone module is first merged onto the base (as
+``pahole --btf_base`` would encode it).  Prints a before/after table with totals
+(``--json``: one JSON object).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from btfdedup.cli.dedup import ProgressLine, human_bytes
+from btfdedup.io.load import load
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``split`` verb."""
+    p = sub.add_parser(
+        "split",
+        help="dedup each module against a base BTF, writing split BTF per module",
+        description="Deduplicate every MODULE against BASE separately (libbpf split dedup) and write each result "
+        "as split BTF to OUTDIR/<name>.btf. Standalone modules are merged onto the base first.",
+    )
+    p.add_argument("modules", metavar="MODULE", nargs="+", help="module (.ko, .ko.xz, raw split BTF) or a directory")
+    p.add_argument("--base", "-B", metavar="VMLINUX", required=True, help="the base BTF (vmlinux)")
+    p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="directory for the <name>.btf outputs")
+    p.add_argument("--strategy", default="libbpf", choices=("libbpf",), help="dedup algorithm (default: libbpf)")
+    p.add_argument("--force-collisions", action="store_true", help="libbpf's testing knob (same output, slower)")
+    p.add_argument("--json", action="store_true", help="print the results as one compact JSON object")
+    p.set_defaults(func=run)
+
+
+def _pct(before: int, after: int) -> str:
+    return f"{100.0 * (before - after) / before:.1f}%" if before else "-"
+
+
+def run(args: argparse.Namespace) -> int:
+    from btfdedup.workflows.split import split_files
+
+    progress = ProgressLine()
+    base = load(args.base)
+    try:
+        res = split_files(
+            args.modules,
+            base,
+            args.output,
+            base_path=args.base,
+            force_collisions=args.force_collisions,
+            strategy=args.strategy,
+            progress=lambda done, total, name: progress.update(f"btfdedup: {done}/{total} {name}"),
+        )
+    finally:
+        progress.done()
+    for f, why in res.skipped:
+        print(f"btfdedup: note: skipped {f}: {why}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(res.to_json(), separators=(",", ":")))
+        return 0
+    rows = [
+        (m.name + (" (standalone)" if m.standalone else ""), f"{m.types_before:,}", f"{m.types_after:,}",
+         f"{m.bytes_before:,}", f"{m.bytes_after:,}", _pct(m.bytes_before, m.bytes_after))
+        for m in res.modules
+    ]
+    tot = res.totals()
+    total_row = ("total", f"{tot['types_before']:,}", f"{tot['types_after']:,}", f"{tot['bytes_before']:,}",
+                 f"{tot['bytes_after']:,}", _pct(tot["bytes_before"], tot["bytes_after"]))
+    head = ("module", "types before", "types after", "bytes before", "bytes after", "saved")
+    widths = [max(len(r[i]) for r in [head, total_row, *rows]) for i in range(len(head))]
+
+    def line(r: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+
+    print(line(head))
+    for r in rows:
+        print(line(r))
+    print(line(total_row))
+    print(f"{tot['modules']} module{'s' if tot['modules'] != 1 else ''} on a base of {res.base_types:,} types, "
+          f"{human_bytes(tot['bytes_before'])} -> {human_bytes(tot['bytes_after'])}, {res.seconds:.2f} s -> {args.output}")
+    return 0

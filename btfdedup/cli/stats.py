@@ -1,0 +1,46 @@
+"""``btfdedup stats``: per-kind counts and bytes, section sizes, duplicates.
+
+For each FILE: a table of kinds (count, record bytes, how many named types of
+that kind share their name with another type of the same kind), the string and
+header sizes, the total, and ``.BTF.ext`` record counts when the input is an
+ELF object with one.  ``--json`` prints one compact JSON object per file, one
+per line.  Definitions are in :mod:`btfdedup.stats`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from btfdedup.io.load import load
+from btfdedup.stats import btf_stats, format_stats
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``stats`` verb."""
+    p = sub.add_parser(
+        "stats",
+        help="per-kind counts and sizes, string section size, duplicates, .BTF.ext records",
+        description="Summarize BTF files: types and bytes per kind, section sizes, .BTF.ext record counts and "
+        "how many named types share (kind, name) with another type (anonymous types are not counted).",
+    )
+    p.add_argument("files", metavar="FILE", nargs="+", help="raw BTF, ELF object, kernel module")
+    p.add_argument("--base", "-B", metavar="BASE", help="base BTF when the FILEs are split BTF")
+    p.add_argument("--json", action="store_true", help="one compact JSON object per file, one per line")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the statistics of every FILE (the base is loaded once)."""
+    base = load(args.base) if args.base else None
+    for n, path in enumerate(args.files):
+        st = btf_stats(load(path, base=base))
+        if args.json:
+            print(json.dumps(st.to_json(), separators=(",", ":")))
+        else:
+            if n:
+                print()
+            print(format_stats(st))
+        sys.stdout.flush()
+    return 0

@@ -1,0 +1,85 @@
+"""``btfdedup validate FILE... [--base BASE] [--kernel-version X.Y] [--json]``.
+
+Checks each FILE with the kernel's BTF verifier rules (see :mod:`btfdedup.validate`)
+without loading anything into the kernel.  Raw BTF is checked byte for byte
+(header and section layout included); for an ELF object its ``.BTF`` section is
+checked as the raw blob it carries.  Prints every problem, then ``FILE: OK`` or
+``FILE: N problem(s)``; with ``--json`` one compact JSON object per file.  Exit
+status 1 when any file has a problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from btfdedup.errors import BtfError
+from btfdedup.model.btf import Btf
+from btfdedup.validate import Problem, parse_version, validate
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``validate`` verb."""
+    p = sub.add_parser(
+        "validate",
+        help="check BTF against the kernel's verifier rules (what BPF_BTF_LOAD would reject)",
+        description="Report every rule of the kernel's BTF verifier (kernel/bpf/btf.c) that FILE breaks, "
+        "in the kernel's own words, without loading it.",
+    )
+    p.add_argument("files", metavar="FILE", nargs="+", help="raw BTF, ELF object (.o, .ko) or /sys/kernel/btf/*")
+    p.add_argument("--base", "-B", metavar="BASE", help="base BTF: check FILE as split (module) BTF on it")
+    p.add_argument(
+        "--kernel-version",
+        metavar="X.Y",
+        help="rules of this kernel release (default: the running kernel's, 6.18 elsewhere)",
+    )
+    p.add_argument("--json", "-j", action="store_true", help="one JSON object per file")
+    p.set_defaults(func=run)
+
+
+def _blob_and_base(path: str, base: Btf | None) -> tuple[bytes, Btf | None]:
+    """The raw BTF bytes to check and the base they sit on."""
+    from btfdedup.io.compressed import maybe_decompress
+    from btfdedup.io.load import read_file
+    from btfdedup.io.sysfs import auto_base, is_sysfs_module
+
+    data = maybe_decompress(read_file(path), path)
+    if base is None and is_sysfs_module(path):
+        base = auto_base(path)
+    if data[:4] == b"\x7fELF":
+        from btfdedup.io.elf import find_btf_sections
+        from btfdedup.io.load import parse_blob
+
+        secs = find_btf_sections(data, path)
+        if secs.btf is None:
+            raise BtfError(f"{path}: no .BTF section")
+        if base is None and secs.btf_base is not None:
+            base = parse_blob(secs.btf_base.data, base=None, source=f"{path} [.BTF.base]")
+        return bytes(secs.btf.data), base
+    return data, base
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate every FILE; 1 when any has a problem."""
+    from btfdedup.io.load import load
+
+    version = parse_version(args.kernel_version) if args.kernel_version else None
+    base = load(args.base) if args.base else None
+    bad = False
+    for path in args.files:
+        try:
+            blob, file_base = _blob_and_base(path, base)
+            problems = validate(blob, base=file_base, kernel_version=version)
+        except BtfError as e:
+            problems = [Problem(reason=f"cannot read: {e}", phase="input")]
+        bad |= bool(problems)
+        if args.json:
+            print(json.dumps({"file": path, "ok": not problems, "problems": [p.to_json() for p in problems]},
+                             separators=(",", ":")))
+            continue
+        for p in problems:
+            print(f"{path}: {p}")
+        print(f"{path}: OK" if not problems else f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+    sys.stdout.flush()
+    return 1 if bad else 0

@@ -1,0 +1,171 @@
+"""Phase: strings (libbpf ``btf_dedup_strings``), skipped when ``strs_deduped``.
+
+Invariant established: every string reference of the split part (types in ID order,
+per type name_off then member/param/enumerator names; then .BTF.ext references) is
+rewritten so that equal contents share one offset, and the new string blob holds
+exactly the referenced contents in order of first reference.  Offsets 0 and offsets
+below the split's start stay as they are; for split BTF, a content present in the base
+chain maps to the base's first occurrence (libbpf ``btf__find_str``: only string
+starts are indexed, the lowest offset wins); non-split blobs start with ``""``.
+
+Implementation: the base chain's blobs and the own blob are one byte buffer indexed by
+global offset.  One compiled pass indexes the base's string starts by content, then
+walks the references in order, memoising the result per referenced offset, so each
+distinct offset is hashed once and each distinct content compared once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from btfdedup.model.fields import STR_PER_VLEN, STR_STRIDE
+
+_FNV_OFF = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _strlen(buf, o):  # type: ignore[no-untyped-def]
+    e = o
+    while buf[e] != 0:
+        e += 1
+    return e - o
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _hash(buf, o, n):  # type: ignore[no-untyped-def]
+    h = _FNV_OFF
+    for i in range(o, o + n):
+        h = (h ^ np.uint64(buf[i])) * _FNV_PRIME
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _lookup_or_add(buf, hkeys, hsrc, hlen, hval, bits, o, n, val):  # type: ignore[no-untyped-def]
+    """Value stored for the content ``buf[o:o+n]``; stores ``val`` when absent (and
+    returns -1 - slot so the caller knows it was new)."""
+    h = _hash(buf, o, n)
+    mask = (1 << bits) - 1
+    i = np.int64((h * _GOLDEN) >> np.uint64(64 - bits))
+    while True:
+        s = hsrc[i]
+        if s < 0:
+            hkeys[i] = h
+            hsrc[i] = o
+            hlen[i] = n
+            hval[i] = val
+            return -1 - i
+        if hkeys[i] == h and hlen[i] == n:
+            same = True
+            for j in range(n):
+                if buf[s + j] != buf[o + j]:
+                    same = False
+                    break
+            if same:
+                return hval[i]
+        i = (i + 1) & mask
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _remap_one(buf, o, start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src, out_len, state):  # type: ignore[no-untyped-def]
+    """New offset for the reference ``o``; ``state`` = [n_out, new_size]."""
+    if o == 0 or o < start_off:
+        return o
+    lo = o - start_off
+    m = memo[lo]
+    if m >= 0:
+        return m
+    n = _strlen(buf, o)
+    r = _lookup_or_add(buf, hkeys, hsrc, hlen, hval, bits, o, n, start_off + state[1])
+    if r < 0:
+        out_src[state[0]] = o
+        out_len[state[0]] = n
+        state[0] += 1
+        m = start_off + state[1]
+        state[1] += n + 1
+    else:
+        m = r
+    memo[lo] = m
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _strings_pass(buf, start_off, is_split, W, ts, first_id, end_id, str_stride, str_per_vlen, ext_refs):  # type: ignore[no-untyped-def]
+    n_buf = buf.shape[0]
+    own_len = n_buf - start_off
+    n_base = 0
+    if is_split:
+        o = 0
+        while o < start_off:
+            n_base += 1
+            o += _strlen(buf, o) + 1
+    n_refs = ext_refs.shape[0]
+    for tid in range(first_id, end_id):
+        p = ts[tid]
+        n_refs += 1 + str_per_vlen[(W[p + 1] >> 24) & 0x7F] * (W[p + 1] & 0xFFFFFF)
+    # distinct contents <= base strings + distinct referenced own offsets
+    n_new = min(own_len, n_refs) + 2
+    bound = n_base + n_new
+    bits = 4
+    while (1 << bits) < 2 * bound:
+        bits += 1
+    cap = 1 << bits
+    hkeys = np.zeros(cap, dtype=np.uint64)
+    hsrc = np.full(cap, -1, dtype=np.int32)
+    hlen = np.zeros(cap, dtype=np.int32)
+    hval = np.zeros(cap, dtype=np.int32)
+    if is_split:
+        o = 0
+        while o < start_off:
+            n = _strlen(buf, o)
+            _lookup_or_add(buf, hkeys, hsrc, hlen, hval, bits, o, n, o)
+            o += n + 1
+    out_src = np.empty(n_new, dtype=np.int64)
+    out_len = np.empty(n_new, dtype=np.int64)
+    state = np.zeros(2, dtype=np.int64)
+    if not is_split:
+        _lookup_or_add(buf, hkeys, hsrc, hlen, hval, bits, 0, 0, 0)
+        out_src[0] = 0
+        out_len[0] = 0
+        state[0] = 1
+        state[1] = 1
+    memo = np.full(max(own_len, 1), -1, dtype=np.int64)
+    for tid in range(first_id, end_id):
+        p = ts[tid]
+        W[p] = _remap_one(buf, np.int64(W[p]), start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src, out_len,
+                          state)
+        k = (W[p + 1] >> 24) & 0x7F
+        cnt = str_per_vlen[k] * (W[p + 1] & 0xFFFFFF)
+        stride = str_stride[k]
+        q = p + 3
+        for _ in range(cnt):
+            W[q] = _remap_one(buf, np.int64(W[q]), start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src,
+                              out_len, state)
+            q += stride
+    res = ext_refs.copy()
+    for i in range(ext_refs.shape[0]):
+        res[i] = _remap_one(buf, np.int64(ext_refs[i]), start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src,
+                            out_len, state)
+    blob = np.zeros(state[1], dtype=np.uint8)
+    w = 0
+    for j in range(state[0]):
+        s = out_src[j]
+        n = out_len[j]
+        blob[w : w + n] = buf[s : s + n]
+        w += n + 1
+    return res, blob
+
+
+def dedup_strings(buf: np.ndarray, start_off: int, is_split: bool, W: np.ndarray, ts: np.ndarray, first_id: int,
+                  end_id: int, ext_refs: np.ndarray) -> tuple[np.ndarray, bytes]:
+    """Rewrite, in place in ``W``, the string references of types ``first_id..end_id-1``
+    (records at ``ts``), then rewrite ``ext_refs`` (uint32, .BTF.ext visiting order).
+
+    ``buf`` is the whole string space by global offset (base chain blobs, then the
+    own blob).  Returns the rewritten ext references and the new own string blob.
+    """
+    res, blob = _strings_pass(buf, np.int64(start_off), bool(is_split), W, ts, np.int64(first_id), np.int64(end_id),
+                              STR_STRIDE, STR_PER_VLEN, np.ascontiguousarray(ext_refs, dtype=np.uint32))
+    return res, blob.tobytes()

@@ -1,0 +1,262 @@
+"""ELF reading (.o, .ko, pahole-encoded objects, distilled .BTF.base), judged
+against llvm-objcopy's section bytes and libbpf v1.6's btf__parse_elf."""
+
+from __future__ import annotations
+
+import lzma
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from btfdedup.errors import BtfError, BtfExtFormatError, BtfUsageError, ElfError
+from btfdedup.io.elf import find_btf_sections, load_elf
+from btfdedup.io.raw import parse_raw
+from tests._elf_tools import dump_section, objcopy, patch_section_header, set_section_type, tool_or_skip
+from tests.conftest import FIXTURES
+from tests.oracle.libbpf import oracle_or_skip
+
+BPF_OBJECTS = sorted((FIXTURES / "bpf").glob("*.o")) + sorted((FIXTURES / "bpf-objects").glob("*.o"))
+HOST_OBJECT = FIXTURES / "host" / "enum64.o"
+MODULES = FIXTURES / "modules"
+KO = MODULES / "8021q.ko"
+DISTILLED_KO = MODULES / "8021q.distilled.ko"
+SHT_NOBITS = 8
+
+
+@pytest.fixture(scope="module")
+def vmlinux61_bytes() -> bytes:
+    with lzma.open(MODULES / "vmlinux-6.1.btf.xz") as f:
+        return f.read()
+
+
+@pytest.fixture(scope="module")
+def vmlinux61(vmlinux61_bytes: bytes):  # type: ignore[no-untyped-def]
+    return parse_raw(vmlinux61_bytes, source="vmlinux-6.1.btf")
+
+
+@pytest.mark.parametrize("obj", BPF_OBJECTS + [HOST_OBJECT], ids=lambda p: p.name)
+def test_sections_match_objcopy_and_libbpf(obj: Path, tmp_path: Path) -> None:
+    btf_ref = dump_section(obj, ".BTF", tmp_path)
+    ext_ref = dump_section(obj, ".BTF.ext", tmp_path)
+    btf = load_elf(obj.read_bytes(), source=str(obj))
+    assert btf_ref is not None
+    assert btf.to_bytes() == btf_ref
+    assert btf.source == str(obj)
+    if ext_ref is None:
+        assert btf.ext is None
+    else:
+        assert btf.ext is not None and btf.ext.to_bytes() == ext_ref
+    lib = oracle_or_skip("v16")
+    h, eh = lib.parse_elf(obj)
+    try:
+        assert lib.raw_data(h) == btf.to_bytes()
+        assert lib.type_cnt(h) == btf.type_cnt
+        assert (eh is None) == (btf.ext is None)
+        if eh is not None:
+            assert lib.btf_ext_raw_data(eh) == btf.ext.to_bytes()  # type: ignore[union-attr]
+    finally:
+        h.free()
+        if eh is not None:
+            eh.free()
+
+
+@pytest.mark.parametrize("name", ["types", "maps", "tags"])
+def test_big_endian_objects(name: str) -> None:
+    le = load_elf((FIXTURES / "bpf" / f"{name}.bpf.o").read_bytes())
+    be = load_elf((FIXTURES / "bpf" / f"{name}.bpfeb.o").read_bytes())
+    assert (le.byteorder, be.byteorder) == ("<", ">")
+    assert be.ext is not None and be.ext.byteorder == ">"
+    assert find_btf_sections((FIXTURES / "bpf" / f"{name}.bpfeb.o").read_bytes()).byteorder == ">"
+    # Same source, same types: kinds and names agree type by type.
+    assert le.nr_types == be.nr_types
+    assert [le.name(i) for i in range(1, le.type_cnt)] == [be.name(i) for i in range(1, be.type_cnt)]
+    assert (le.kind == be.kind).all()
+
+
+def test_host_object_section_alignment_one() -> None:
+    """pahole -J gives .BTF sh_addralign 1 at an odd file offset; still read exactly."""
+    secs = find_btf_sections(HOST_OBJECT.read_bytes())
+    assert secs.btf is not None and secs.btf.offset % 4 != 0
+    assert secs.elfclass == 64 and secs.byteorder == "<" and secs.btf_ext is None
+    btf = load_elf(HOST_OBJECT.read_bytes())
+    assert btf.to_bytes() == (FIXTURES / "host" / "enum64.btf").read_bytes()
+
+
+def test_module_needs_base(vmlinux61, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(BtfUsageError, match=r"8021q.ko \[.BTF\]: split BTF \(.ko module\): pass --base vmlinux"):
+        load_elf(KO.read_bytes(), source=str(KO))
+    btf = load_elf(KO.read_bytes(), base=vmlinux61, source=str(KO))
+    assert btf.start_id == 95247 and btf.base is vmlinux61
+    assert btf.to_bytes() == dump_section(KO, ".BTF", tmp_path) == (MODULES / "8021q.btf").read_bytes()
+
+
+def test_module_matches_libbpf_split(vmlinux61, vmlinux61_bytes: bytes) -> None:  # type: ignore[no-untyped-def]
+    lib = oracle_or_skip("v16")
+    btf = load_elf(KO.read_bytes(), base=vmlinux61)
+    with lib.parse(vmlinux61_bytes) as bh:
+        h, _ = lib.parse_elf(KO, bh)
+        with h:
+            assert lib.raw_data(h) == btf.to_bytes()
+            assert lib.type_cnt(h) == btf.type_cnt
+
+
+def test_distilled_base(tmp_path: Path) -> None:
+    """.BTF.base is used as base; libbpf (no base given) reads the same types."""
+    data = DISTILLED_KO.read_bytes()
+    btf = load_elf(data, source=str(DISTILLED_KO))
+    assert btf.base is not None and btf.base.base is None
+    assert btf.base.to_bytes() == dump_section(DISTILLED_KO, ".BTF.base", tmp_path)
+    assert btf.to_bytes() == dump_section(DISTILLED_KO, ".BTF", tmp_path)
+    assert btf.start_id == btf.base.type_cnt
+    lib = oracle_or_skip("v16")
+    h, _ = lib.parse_elf(DISTILLED_KO, want_ext=False)
+    with h:
+        assert lib.raw_data(h) == btf.to_bytes()
+        assert lib.type_cnt(h) == btf.type_cnt
+
+
+def test_distilled_base_with_explicit_base_is_refused(vmlinux61) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(BtfUsageError, match=r"distilled .BTF.base; relocating it onto the given base"):
+        load_elf(DISTILLED_KO.read_bytes(), base=vmlinux61, source="m.ko")
+
+
+# ------------------------------------------------------------------ mutations
+def test_missing_btf_section(tmp_path: Path) -> None:
+    out = tmp_path / "nobtf.o"
+    objcopy("--remove-section=.BTF", "--remove-section=.rel.BTF", str(FIXTURES / "bpf" / "types.bpf.o"), str(out))
+    assert dump_section(out, ".BTF", tmp_path) is None
+    with pytest.raises(ElfError, match=r"nobtf.o: no .BTF section"):
+        load_elf(out.read_bytes(), source=str(out))
+
+
+def test_missing_btf_ext_is_fine(tmp_path: Path) -> None:
+    out = tmp_path / "noext.o"
+    src = FIXTURES / "bpf" / "maps.bpf.o"
+    objcopy("--remove-section=.BTF.ext", "--remove-section=.rel.BTF.ext", str(src), str(out))
+    btf = load_elf(out.read_bytes())
+    assert btf.ext is None and btf.to_bytes() == dump_section(src, ".BTF", tmp_path)
+
+
+def test_nobits_btf_from_only_keep_debug(tmp_path: Path) -> None:
+    """GNU objcopy --only-keep-debug turns the allocated .BTF of a module into
+    SHT_NOBITS, as in stripped debug packages (libbpf issue 894)."""
+    gnu = tool_or_skip("objcopy")
+    out = tmp_path / "dbg.ko"
+    subprocess.run([gnu, "--only-keep-debug", str(KO), str(out)], check=True)
+    with pytest.raises(
+        ElfError, match=r"dbg.ko: section .BTF \(index \d+\) has type SHT_NOBITS, expected SHT_PROGBITS"
+    ):
+        load_elf(out.read_bytes(), source=str(out))
+
+
+@pytest.mark.parametrize("section", [".BTF", ".BTF.ext"])
+def test_nobits_sections_in_bpf_object(section: str) -> None:
+    data = set_section_type((FIXTURES / "bpf" / "types.bpf.o").read_bytes(), section, SHT_NOBITS)
+    with pytest.raises(ElfError, match=rf"section {section} \(index \d+\) has type SHT_NOBITS.*stripped debug"):
+        load_elf(data, source="t.o")
+
+
+def test_nobits_btf_rejected_by_libbpf_too(tmp_path: Path) -> None:
+    lib = oracle_or_skip("v16")
+    p = tmp_path / "nobits.o"
+    p.write_bytes(set_section_type((FIXTURES / "bpf" / "types.bpf.o").read_bytes(), ".BTF", SHT_NOBITS))
+    with pytest.raises(Exception, match="btf__parse_elf"):
+        lib.parse_elf(p)
+
+
+def test_truncated_elf_every_region() -> None:
+    """Cuts anywhere (ELF header, section data, section header table) give ElfError."""
+    data = (FIXTURES / "bpf" / "types.bpf.o").read_bytes()
+    cuts = sorted(set(list(range(0, 80, 3)) + list(range(80, len(data), max(1, len(data) // 97))) + [len(data) - 1]))
+    for n in cuts:
+        with pytest.raises(ElfError):
+            load_elf(data[:n], source="cut.o")
+
+
+def test_section_beyond_end_of_file() -> None:
+    data = (FIXTURES / "bpf" / "types.bpf.o").read_bytes()
+    for fields in ({"sh_size": len(data)}, {"sh_size": 1 << 62}, {"sh_offset": len(data) + 16}):
+        bad = patch_section_header(data, ".BTF", **fields)
+        with pytest.raises(
+            ElfError, match=r"cut.o: section .BTF \(index 22\) spans file bytes .* but the file is only"
+        ):
+            load_elf(bad, source="cut.o")
+    huge_ext = patch_section_header(data, ".BTF.ext", sh_size=0xFFFFFFFF)
+    with pytest.raises(ElfError, match=r"section .BTF.ext \(index 24\) spans"):
+        load_elf(huge_ext, source="cut.o")
+
+
+def test_garbage_after_elf_magic() -> None:
+    for tail in (b"", b"\x00" * 60, b"\x02\x01\x01" + b"\xff" * 100, bytes(range(256)) * 4):
+        with pytest.raises(ElfError, match="cut.o"):
+            load_elf(b"\x7fELF" + tail, source="cut.o")
+
+
+def test_byte_order_mismatch(tmp_path: Path) -> None:
+    be_btf = dump_section(FIXTURES / "bpf" / "types.bpfeb.o", ".BTF", tmp_path)
+    assert be_btf is not None
+    blob = tmp_path / "be.btf"
+    blob.write_bytes(be_btf)
+    out = tmp_path / "mixed.o"
+    objcopy(f"--update-section=.BTF={blob}", str(FIXTURES / "bpf" / "types.bpf.o"), str(out))
+    with pytest.raises(ElfError, match=r"section .BTF is big endian BTF inside a little endian ELF"):
+        load_elf(out.read_bytes(), source=str(out))
+
+
+def test_corrupt_btf_ext_names_file_and_section(tmp_path: Path) -> None:
+    src = FIXTURES / "bpf" / "types.bpf.o"
+    ext = dump_section(src, ".BTF.ext", tmp_path)
+    assert ext is not None
+    bad = tmp_path / "bad.ext"
+    bad.write_bytes(ext[:2] + b"\x07" + ext[3:])
+    out = tmp_path / "badext.o"
+    objcopy(f"--update-section=.BTF.ext={bad}", str(src), str(out))
+    with pytest.raises(BtfExtFormatError, match=r"badext.o \[.BTF.ext\], offset 0x2: unsupported .BTF.ext version 7"):
+        load_elf(out.read_bytes(), source=str(out))
+
+
+def test_corrupt_btf_names_file_and_section(tmp_path: Path) -> None:
+    src = FIXTURES / "bpf" / "tags.bpf.o"
+    btf = dump_section(src, ".BTF", tmp_path)
+    assert btf is not None
+    bad = tmp_path / "bad.btf"
+    bad.write_bytes(btf[:3] + b"\x01" + btf[4:])
+    out = tmp_path / "badbtf.o"
+    objcopy(f"--update-section=.BTF={bad}", str(src), str(out))
+    with pytest.raises(BtfError, match=r"badbtf.o \[.BTF\].*flags"):
+        load_elf(out.read_bytes(), source=str(out))
+
+
+def test_duplicate_btf_section_last_wins(tmp_path: Path) -> None:
+    """libbpf keeps the last section of a name; so do we."""
+    other = dump_section(FIXTURES / "bpf" / "tags.bpf.o", ".BTF", tmp_path)
+    assert other is not None
+    blob = tmp_path / "second.btf"
+    blob.write_bytes(other)
+    out = tmp_path / "dup.o"
+    objcopy(
+        "--remove-section=.BTF.ext",
+        "--remove-section=.rel.BTF.ext",
+        f"--add-section=.BTF={blob}",
+        str(FIXTURES / "bpf" / "types.bpf.o"),
+        str(out),
+    )
+    btf = load_elf(out.read_bytes())
+    assert btf.to_bytes() == other
+    lib = oracle_or_skip("v16")
+    h, _ = lib.parse_elf(out, want_ext=False)
+    with h:
+        assert lib.raw_data(h) == other
+
+
+def test_readelf_agrees_on_btf_offset() -> None:
+    """Cross-check our section location with GNU readelf's section table."""
+    readelf = shutil.which("readelf") or shutil.which("llvm-readelf")
+    if readelf is None:
+        pytest.skip("readelf not installed")
+    out = subprocess.run([readelf, "-SW", str(KO)], capture_output=True, text=True, check=True).stdout
+    line = next(ln for ln in out.splitlines() if " .BTF " in ln)
+    fields = line.split("]", 1)[1].split()
+    assert int(fields[3], 16) == find_btf_sections(KO.read_bytes()).btf.offset  # type: ignore[union-attr]
