@@ -9,6 +9,7 @@ Public API::
 
 from __future__ import annotations
 
+import btfdedup._jit_cache  # noqa: F401  (before numba is imported)
 from btfdedup.errors import (
     BtfError,
     BtfExtFormatError,

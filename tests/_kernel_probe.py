@@ -49,7 +49,9 @@ def _private_verdict(data: bytes) -> tuple[bool, int, str]:
     attr.btf_log_buf = ctypes.addressof(_logbuf)
     attr.btf_log_size = _LOG_SIZE
     attr.btf_log_level = 1
-    fd = libc.syscall(ctypes.c_long(nr), ctypes.c_long(_BPF_BTF_LOAD), ctypes.byref(attr), ctypes.c_long(ctypes.sizeof(attr)))
+    fd = libc.syscall(
+        ctypes.c_long(nr), ctypes.c_long(_BPF_BTF_LOAD), ctypes.byref(attr), ctypes.c_long(ctypes.sizeof(attr))
+    )
     if fd >= 0:
         os.close(fd)
         return True, 0, ""

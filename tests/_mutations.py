@@ -67,15 +67,28 @@ def rich() -> tuple[Builder, dict[str, int]]:
     ids["bitfields"] = b.struct(
         "flags",
         8,
-        [("a", ids["uint"], (3 << 24) | 0), ("b", ids["uint"], (5 << 24) | 3), ("c", ids["enum"], (4 << 24) | 8), ("d", ids["long"], 0)],
+        [
+            ("a", ids["uint"], (3 << 24) | 0),
+            ("b", ids["uint"], (5 << 24) | 3),
+            ("c", ids["enum"], (4 << 24) | 8),
+            ("d", ids["long"], 0),
+        ],
         kflag=1,
     )
     # d at bit 0 with kflag: make it valid: replace with a byte-aligned second word
     b.types[ids["bitfields"] - 1] = [
-        b.s("flags"), info(STRUCT, 3, 1), 8,
-        b.s("a"), ids["uint"], (3 << 24) | 0,
-        b.s("b"), ids["uint"], (5 << 24) | 3,
-        b.s("c"), ids["enum"], (4 << 24) | 32,
+        b.s("flags"),
+        info(STRUCT, 3, 1),
+        8,
+        b.s("a"),
+        ids["uint"],
+        (3 << 24) | 0,
+        b.s("b"),
+        ids["uint"],
+        (5 << 24) | 3,
+        b.s("c"),
+        ids["enum"],
+        (4 << 24) | 32,
     ]
     ids["union"] = b.struct("u", 8, [("i", ids["int"], 0), ("l", ids["long"], 0), ("f", ids["float"], 0)], union=True)
     ids["proto"] = b.func_proto(ids["int"], [("a", ids["int"]), ("p", ids["ptr"])])
@@ -159,8 +172,27 @@ def header_cases() -> Iterator[Case]:
 def kind_cases() -> Iterator[Case]:  # noqa: C901 - one long list of rules
     b, ids = rich()
     yield "valid_rich", b.blob()
-    every = ["int", "ptr", "array", "struct", "union", "enum", "fwd", "typedef", "volatile", "const", "restrict",
-             "func", "proto", "var", "datasec", "float", "dt_var", "type_tag", "enum64"]
+    every = [
+        "int",
+        "ptr",
+        "array",
+        "struct",
+        "union",
+        "enum",
+        "fwd",
+        "typedef",
+        "volatile",
+        "const",
+        "restrict",
+        "func",
+        "proto",
+        "var",
+        "datasec",
+        "float",
+        "dt_var",
+        "type_tag",
+        "enum64",
+    ]
     for name in every:
         t = b.types[ids[name] - 1]
         yield "kind_flag", _set(b, ids[name], 1, t[1] | (1 << 31)).blob()
@@ -276,7 +308,7 @@ def kind_cases() -> Iterator[Case]:  # noqa: C901 - one long list of rules
     yield "member_type", c3.blob()
     c4 = _copy(b)
     c4.types[ids["holder"] - 1][5] = ids["ptr"]
-    c4.types[ids["holder"] - 1][4] = (8 << 24)
+    c4.types[ids["holder"] - 1][4] = 8 << 24
     c4.types[ids["holder"] - 1][1] = info(STRUCT, 2, 1)
     yield "bitfield", c4.blob()  # kflag ptr member with bitfield size
     # ENUM
@@ -293,7 +325,17 @@ def kind_cases() -> Iterator[Case]:  # noqa: C901 - one long list of rules
     yield "func_proto_ref", _set(b, ids["func"], 2, 0).blob()
     # FUNC_PROTO params
     fp = _copy(b)
-    fp.types[ids["proto"] - 1] = [0, info(FUNC_PROTO, 3), ids["int"], fp.s("a"), 0, fp.s("b"), ids["int"], fp.s("c"), ids["int"]]
+    fp.types[ids["proto"] - 1] = [
+        0,
+        info(FUNC_PROTO, 3),
+        ids["int"],
+        fp.s("a"),
+        0,
+        fp.s("b"),
+        ids["int"],
+        fp.s("c"),
+        ids["int"],
+    ]
     yield "proto_params", fp.blob()  # void param in the middle
     fp = _copy(b)
     fp.types[ids["vproto"] - 1] = [0, info(FUNC_PROTO, 2), 0, fp.s("fmt"), ids["ptr"], fp.s("va"), 0]
@@ -373,7 +415,7 @@ def kind_cases() -> Iterator[Case]:  # noqa: C901 - one long list of rules
 # --------------------------------------------------------------------------- loops / depth
 def graph_cases() -> Iterator[Case]:
     b = Builder()
-    i = b.int_()
+    b.int_()
     b.struct("A", 4, [("b", 3, 0)])
     b.struct("B", 4, [("a", 2, 0)])
     yield "loop", b.blob()
@@ -442,24 +484,24 @@ def graph_cases() -> Iterator[Case]:
             prev = b.typedef(f"t{k}", prev) if k % 2 else b.type_tag(f"tag{k}", prev)
         yield "type_tag_chain", b.blob()
     b = Builder()
-    i = b.int_()
+    b.int_()
     v = b.var("x", 1)
     b.ptr(v)
     yield "ptr_target", b.blob()
     b = Builder()
-    i = b.int_()
-    d = b.decl_tag("t", 1)
+    b.int_()
+    b.decl_tag("t", 1)
     b.ptr(2)
     yield "ptr_target", b.blob()
     b = Builder()
-    i = b.int_()
-    p = b.func_proto(1, [])
-    f = b.func("f", 2)
+    b.int_()
+    b.func_proto(1, [])
+    b.func("f", 2)
     b.const(3)
     yield "ptr_target", b.blob()
     b = Builder()
-    i = b.int_()
-    p = b.func_proto(1, [])
+    b.int_()
+    b.func_proto(1, [])
     b.const(2)
     b.ptr(3)
     yield "ptr_target", b.blob()  # const func_proto: valid
@@ -480,7 +522,9 @@ def _records(blob: bytes) -> tuple[int, int, list[tuple[int, int]]]:
         _name, inf, _st = struct.unpack_from("<III", blob, t0 + pos)
         kind, vlen = (inf >> 24) & 0x1F, inf & 0xFFFF
         out.append((t0 + pos, kind))
-        tail = {1: 4, 3: 12, 14: 4, 17: 4}.get(kind, 0) + vlen * {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}.get(kind, 0)
+        tail = {1: 4, 3: 12, 14: 4, 17: 4}.get(kind, 0) + vlen * {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}.get(
+            kind, 0
+        )
         pos += 12 + tail
     return t0, str_len, out
 

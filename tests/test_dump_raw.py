@@ -13,6 +13,8 @@ by the JSON and stats tests.
 from __future__ import annotations
 
 import importlib.util
+import io
+import json
 import lzma
 import shutil
 import subprocess
@@ -25,7 +27,7 @@ import pytest
 
 import btfdedup
 from btfdedup.cli.main import main as cli_main
-from btfdedup.dump.raw import dump_raw, dump_raw_bytes
+from btfdedup.dump.raw import dump_raw, dump_raw_bytes, write_raw
 from btfdedup.errors import BtfUsageError
 from tests import _btf_build as bb
 from tests.conftest import FIXTURES
@@ -253,6 +255,9 @@ def test_dump_raw_yields_one_string_per_type(edge_file: Path) -> None:
     assert all(p.startswith(f"[{n}] ") and p.endswith("\n") for n, p in enumerate(parts, start=1))
     joined = "".join(parts).encode("utf-8", "surrogateescape")
     assert joined == dump_raw_bytes(btf)
+    text, binary = io.StringIO(), io.BytesIO()
+    assert write_raw(btf, text) == write_raw(btf, binary) == len(joined)
+    assert text.getvalue() == "".join(parts) and binary.getvalue() == joined
     if BPFTOOL:
         assert joined == bpftool_raw(edge_file)
 
@@ -431,4 +436,13 @@ def test_rules_for_records_libbpf_refuses_to_load() -> None:
         "[4] DATASEC '(anon)' size=8 vlen=2",
         "\ttype_id=2 offset=0 size=4 (INT 'x')",
         "\ttype_id=77 offset=4 size=4",
+    ]
+    from btfdedup.dump.json import dump_json
+
+    doc = json.loads(dump_json(btf))
+    assert [(t["kind"], t["name"]) for t in doc["types"]] == [
+        ("UNKNOWN", "(anon)"),
+        ("INT", "x"),
+        ("TYPEDEF", "(invalid)"),
+        ("DATASEC", "(anon)"),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import lzma
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -260,3 +261,44 @@ def test_readelf_agrees_on_btf_offset() -> None:
     line = next(ln for ln in out.splitlines() if " .BTF " in ln)
     fields = line.split("]", 1)[1].split()
     assert int(fields[3], 16) == find_btf_sections(KO.read_bytes()).btf.offset  # type: ignore[union-attr]
+
+
+def test_split_hint_when_strings_start_with_nul(tmp_path: Path) -> None:
+    """A module .BTF whose strings happen to start with NUL is still recognised as
+    split when a type refers past its own IDs (here a PTR to base type 95000)."""
+    types = struct.pack("<III", 0, 2 << 24, 95000)
+    strings = b"\0x\0"
+    blob = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings)) + types + strings
+    (tmp_path / "split.btf").write_bytes(blob)
+    out = tmp_path / "nul.ko"
+    objcopy("--remove-section=.BTF", str(KO), str(tmp_path / "bare.ko"))
+    objcopy(f"--add-section=.BTF={tmp_path / 'split.btf'}", str(tmp_path / "bare.ko"), str(out))
+    with pytest.raises(
+        BtfUsageError, match=r"refers to type ID 95000.*this looks like split BTF \(.ko module\): pass --base"
+    ):
+        load_elf(out.read_bytes(), source=str(out))
+
+
+def test_random_header_corruption_never_escapes_as_a_traceback() -> None:
+    """Seeded corruption of the ELF header and the section header table: every
+    outcome is a Btf or a BtfError (ElfError for container damage)."""
+    import random
+
+    rng = random.Random(4242)
+    for name in ("types.bpf.o", "types.bpfeb.o"):
+        data = (FIXTURES / "bpf" / name).read_bytes()
+        bo = "<" if data[5] == 1 else ">"
+        e_shoff = struct.unpack_from(bo + "Q", data, 0x28)[0]
+        outcomes = {"loaded": 0, "rejected": 0}
+        for _ in range(200):
+            out = bytearray(data)
+            for _ in range(rng.randint(1, 4)):
+                at = rng.randrange(0, 64) if rng.random() < 0.4 else rng.randrange(e_shoff, len(data))
+                out[at] = rng.randrange(256)
+            try:
+                load_elf(bytes(out), source="fuzz.o")
+                outcomes["loaded"] += 1
+            except BtfError as e:
+                assert "fuzz.o" in str(e)
+                outcomes["rejected"] += 1
+        assert outcomes["loaded"] > 0 and outcomes["rejected"] > 0, outcomes

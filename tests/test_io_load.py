@@ -199,3 +199,40 @@ def test_real_sysfs_modules() -> None:
     for m in mods[:10]:
         btf = load(m)
         assert btf.base is not None and btf.to_bytes() == m.read_bytes()
+
+
+_DECOMPRESS = {"xz": ["xz", "-dc"], "zstd": ["zstd", "-dc", "-q"], "gzip": ["gzip", "-dc"]}
+_COMPRESS = {"xz": ["xz", "-c"], "zstd": ["zstd", "-c", "-q"], "gzip": ["gzip", "-c", "-n"]}
+
+
+@pytest.mark.parametrize("kind", ["xz", "zstd", "gzip"])
+def test_decompression_agrees_with_the_cli_tools(kind: str) -> None:
+    """Concatenated streams, zero padding, truncation and trailing garbage:
+    we produce what ``<tool> -dc`` prints, and fail where it fails."""
+    from btfdedup.io.compressed import maybe_decompress
+
+    a = (FIXTURES / "cus" / "cu1412.btf").read_bytes()
+    b = (FIXTURES / "modules" / "8021q.ko").read_bytes()
+    ca, cb = _compress(_COMPRESS[kind], a), _compress(_COMPRESS[kind], b)
+    exe = shutil.which(_DECOMPRESS[kind][0])
+    assert exe is not None
+    cases = {
+        "single": ca,
+        "concatenated": ca + cb,
+        "truncated": ca[: len(ca) // 2],
+        "cut-last-byte": ca[:-1],
+        "garbage": ca + b"garbage!",
+    }
+    if kind != "gzip":  # gzip(1) warns about trailing zeros but still succeeds with exit status 2
+        cases["zero-padded"] = ca + b"\0" * 8
+        cases["zero-padded-3"] = ca + b"\0" * 3
+    for label, data in cases.items():
+        ref = subprocess.run([exe, *_DECOMPRESS[kind][1:]], input=data, capture_output=True)
+        try:
+            got = maybe_decompress(data, label)
+        except BtfFormatError as e:
+            assert ref.returncode != 0, (label, str(e))
+            assert label in str(e)
+            continue
+        assert ref.returncode == 0, label
+        assert got == ref.stdout, label

@@ -21,8 +21,8 @@ from tests.conftest import FIXTURES
 from tests.oracle.libbpf import oracle_or_skip
 
 MODULES = FIXTURES / "modules"
-#: Files under corpora/ that are sources or tooling, not inputs.
-NOT_INPUTS = {".c", ".h", ".sh", ".py", ".md"}
+#: Suffixes of BTF inputs under corpora/ (sources, scripts and docs are skipped).
+INPUT_SUFFIXES = {".btf", ".o", ".ko", ".xz", ".zst", ".gz"}
 
 
 def _xz(path: Path) -> bytes:
@@ -36,7 +36,7 @@ def vmlinux61() -> Btf:
 
 
 def _inputs() -> list[Path]:
-    return sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix not in NOT_INPUTS)
+    return sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix in INPUT_SUFFIXES)
 
 
 def _classify(path: Path) -> str:

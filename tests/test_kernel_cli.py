@@ -109,7 +109,8 @@ def test_list_plain_matches_bpftool() -> None:
 def test_list_shows_programs_of_a_loaded_object(tmp_path: Path) -> None:
     """prog_ids as bpftool computes them, for programs bpftool itself loaded from a committed object."""
     bpftool = need_bpftool()
-    obj = REPO / "corpora" / "bpf" / "maps.bpf.o"
+    # libbpf-tools' opensnoop: four programs and two maps sharing one BTF object.
+    obj = REPO / "corpora" / "bpf-objects" / "opensnoop.bpf.o"
     if not obj.exists():
         pytest.skip(f"{obj} not committed")
     with _bpffs(tmp_path) as fs:
@@ -121,7 +122,7 @@ def test_list_shows_programs_of_a_loaded_object(tmp_path: Path) -> None:
             ref, ours = _stable(bpftool_show_json, lambda: run_cli("kernel", "list", "--json"))
             got = _norm_json(json.loads(ours.stdout))
             assert got == _norm_json(ref)
-            assert any(r["prog_ids"] for r in got.values())
+            assert any(len(r["prog_ids"]) == 4 and len(r["map_ids"]) == 2 for r in got.values()), got
         finally:
             shutil.rmtree(pins, ignore_errors=True)
 
@@ -290,11 +291,15 @@ def test_load_pin_outside_bpffs_is_one_line(tmp_path: Path) -> None:
 
 # -------------------------------------------------------------------- privileges
 
-VERBS = [
-    ("list",),
-    ("list", "--json"),
-    ("get", "1", "-o", "/tmp/btfdedup-unprivileged-get.btf"),
-    ("load", str(SYSFS_VMLINUX)),
+#: (tool, verb) pairs: every verb under setpriv; the other two droppers on a subset.
+CASES = [
+    ("setpriv", ("list",)),
+    ("setpriv", ("list", "--json")),
+    ("setpriv", ("get", "1", "-o", "/tmp/btfdedup-unprivileged-get.btf")),
+    ("setpriv", ("load", str(SYSFS_VMLINUX))),
+    ("unshare -U", ("list",)),
+    ("unshare -U", ("load", str(SYSFS_VMLINUX))),
+    ("capsh", ("load", str(SYSFS_VMLINUX))),
 ]
 
 
@@ -307,45 +312,64 @@ def shared_cache_dir() -> Iterator[Path]:
     shutil.rmtree(d, ignore_errors=True)
 
 
-def _unprivileged_prefixes(cache: Path) -> list[tuple[str, list[str], dict[str, str]]]:
-    # Numba needs a writable cache directory; the package's __pycache__ is root's.
-    env = {"NUMBA_CACHE_DIR": str(cache)}
-    out = []
-    if shutil.which("setpriv"):
-        out.append((
-            "setpriv",
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"],
-            env,
-        ))
-    if shutil.which("unshare"):
-        probe = subprocess.run(["unshare", "-U", "true"], capture_output=True)
-        if probe.returncode == 0:
-            out.append(("unshare -U", ["unshare", "-U"], env))
-    if shutil.which("capsh") and os.geteuid() == 0:
-        out.append(("capsh", ["capsh", "--drop=cap_bpf,cap_sys_admin,cap_perfmon", "--"], env))
-    return out
+def _dropper(tool: str) -> list[str]:
+    """Command prefix that runs the CLI without CAP_BPF/CAP_SYS_ADMIN, or skip."""
+    if tool == "setpriv":
+        if not shutil.which("setpriv"):
+            pytest.skip("setpriv missing (util-linux)")
+        return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
+    if tool == "unshare -U":
+        if not shutil.which("unshare") or subprocess.run(["unshare", "-U", "true"], capture_output=True).returncode:
+            pytest.skip("unshare -U not available here (util-linux, user namespaces)")
+        return ["unshare", "-U"]
+    if not shutil.which("capsh") or os.geteuid() != 0:
+        pytest.skip("capsh (libcap2-bin) missing or not root")
+    return ["capsh", "--drop=cap_bpf,cap_sys_admin,cap_perfmon", "--"]
 
 
-@pytest.mark.parametrize("verb", VERBS, ids=lambda v: " ".join(v[:2]))
-def test_without_privileges_every_verb_fails_with_one_line(verb: tuple[str, ...], shared_cache_dir: Path) -> None:
-    prefixes = _unprivileged_prefixes(shared_cache_dir)
-    if not prefixes:
-        pytest.skip("neither setpriv, unshare -U nor capsh available (install util-linux / libcap2-bin)")
+@pytest.mark.parametrize(("tool", "verb"), CASES, ids=lambda v: v if isinstance(v, str) else " ".join(v[:2]))
+def test_without_privileges_every_verb_fails_with_one_line(tool: str, verb: tuple[str, ...], shared_cache_dir: Path) -> None:
     if not SYSFS_VMLINUX.exists():
         pytest.skip("/sys/kernel/btf/vmlinux missing")
-    for name, prefix, env in prefixes:
-        if name == "capsh":
-            # capsh runs its argument through bash: one quoted command string.
-            cmd = prefix + ["-c", " ".join(["exec", *map(shlex.quote, cli_argv("kernel", *verb))])]
-            r = subprocess.run(cmd, capture_output=True, text=True, env=cli_env(env), cwd="/", timeout=300)
-        else:
-            r = run_cli("kernel", *verb, prefix=prefix, env=env)
-        lines = r.stderr.splitlines()
-        assert r.returncode == 1, (name, r.stdout, r.stderr)
-        assert len(lines) == 1 and "Traceback" not in r.stderr, (name, r.stderr)
-        assert lines[0].startswith("btfdedup: error: ") and "Operation not permitted (EPERM): needs CAP_" in lines[0], (
-            name,
-            lines,
-        )
-        assert r.stdout == ""
+    prefix = _dropper(tool)
+    # Numba needs a writable cache directory; the package's __pycache__ is root's.
+    env = {"NUMBA_CACHE_DIR": str(shared_cache_dir)}
+    if tool == "capsh":
+        # capsh hands its arguments to bash: one quoted command string.
+        cmd = prefix + ["-c", " ".join(["exec", *map(shlex.quote, cli_argv("kernel", *verb))])]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=cli_env(env), cwd="/", timeout=300)
+    else:
+        r = run_cli("kernel", *verb, prefix=prefix, env=env)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith("btfdedup: error: ") and "Operation not permitted (EPERM): needs CAP_" in lines[0], lines
+    assert r.stdout == ""
 
+
+@pytest.mark.usefixtures("bpf_ok")
+def test_load_unfixed_bpf_object_explains_the_datasec_rejection() -> None:
+    obj = REPO / "corpora" / "bpf" / "types.bpf.o"
+    if not obj.exists():
+        pytest.skip(f"{obj} not committed")
+    r = run_cli("kernel", "load", str(obj))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    lines = r.stderr.splitlines()
+    # The kernel's own complaint, then our hint, then the one error line.
+    assert any(re.fullmatch(r"\[\d+\] DATASEC \S+ size=0 vlen=\d+ size == 0", line) for line in lines), lines
+    assert lines[-2].startswith("hint: DATASECs of size 0 are how clang leaves BPF objects")
+    assert lines[-1].startswith("btfdedup: error: kernel rejected the BTF: Invalid argument (EINVAL): [")
+
+
+@pytest.mark.usefixtures("bpf_ok")
+def test_get_to_stdout() -> None:
+    vid = next(i.id for i in iter_btf_infos() if i.kernel_btf and i.name == "vmlinux")
+    r = subprocess.run(cli_argv("kernel", "get", str(vid), "-o", "-"), capture_output=True, env=cli_env(), cwd="/")
+    assert r.returncode == 0 and r.stdout == vmlinux_bytes()
+    assert r.stderr == b""
+
+
+def test_merge_base_without_base_is_a_usage_error() -> None:
+    r = run_cli("kernel", "load", str(MODULES / "8021q.btf"), "--merge-base")
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == ["btfdedup: error: --merge-base needs --base BASE (the base BTF the split FILE was built on)"]

@@ -63,8 +63,12 @@ def test_synthetic_split_on_running_vmlinux(tmp_path: Path) -> None:
     base.write_bytes(base_bytes)
     split = tmp_path / "probe.btf"
     split.write_bytes(split_on(base_bytes))
-    base_dump = _dump("btf", "dump", "file", str(base))
-    _check_flat_dump(base, base_dump, split, tmp_path / "flat.btf")
+    flat = tmp_path / "flat.btf"
+    flat.write_bytes(flatten_bytes(load(str(split), base=str(base))))
+    split_dump = _dump("-B", str(base), "btf", "dump", "file", str(split))
+    assert split_dump.startswith(f"[{parse_raw(base_bytes).type_cnt}] STRUCT 'btfdedup_probe' size=4 vlen=1\n")
+    # The whole-base equality is covered on the 6.1 base above; here the split tail must match.
+    assert _dump("btf", "dump", "file", str(flat)).endswith("\n" + split_dump)
 
 
 def test_flatten_keeps_ids_and_string_offsets() -> None:

@@ -150,3 +150,45 @@ def test_attr_structs_end_where_the_last_field_ends() -> None:
     assert ctypes.sizeof(sc.GetIdAttr) == 16
     assert ctypes.sizeof(sc.InfoAttr) == 16
     assert ctypes.sizeof(sc.ObjPinAttr) == sc.ObjPinAttr.path_fd.offset + 4 + 4  # 8-byte alignment pad
+
+
+def _kernel_answers(monkeypatch: pytest.MonkeyPatch, err: int) -> None:
+    """Make every bpf(2) call fail with ``err``, as an old or locked-down kernel would."""
+    from btfdedup.errors import KernelError
+
+    def fail(cmd: int, attr: ctypes.Structure) -> int:
+        raise KernelError(sc.describe_error(cmd, err), errno=err)
+
+    monkeypatch.setattr(sc, "bpf", fail)
+
+
+def test_einval_from_get_next_id_names_the_missing_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from btfdedup.errors import KernelError
+    from btfdedup.kernel import btf_get_fd_by_id, iter_btf_ids
+
+    _kernel_answers(monkeypatch, errno.EINVAL)
+    with pytest.raises(KernelError, match=r"this kernel lacks BPF_BTF_GET_NEXT_ID \(needs Linux 5\.4\)"):
+        list(iter_btf_ids())
+    with pytest.raises(KernelError, match=r"this kernel lacks BPF_BTF_GET_FD_BY_ID \(needs Linux 4\.18\)"):
+        btf_get_fd_by_id(1)
+
+
+def test_eperm_and_enosys_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from btfdedup.errors import KernelError
+    from btfdedup.kernel import btf_load, btf_load_verdict, iter_btf_ids
+
+    _kernel_answers(monkeypatch, errno.EPERM)
+    with pytest.raises(KernelError, match=r"BPF_BTF_LOAD failed: .*\(EPERM\): needs CAP_BPF \(or a BPF token\)"):
+        btf_load(b"\x9f\xeb\x01\x00" + bytes(20))
+    # A missing privilege is no verdict on the blob: the verdict helper raises too.
+    with pytest.raises(KernelError):
+        btf_load_verdict(b"\x9f\xeb\x01\x00" + bytes(20))
+    with pytest.raises(KernelError, match=r"\(EPERM\): needs CAP_SYS_ADMIN"):
+        list(iter_btf_ids())
+    _kernel_answers(monkeypatch, errno.ENOSYS)
+    with pytest.raises(KernelError, match="no bpf\\(2\\) system call"):
+        btf_load(b"\x9f\xeb\x01\x00" + bytes(20))

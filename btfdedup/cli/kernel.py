@@ -35,6 +35,7 @@ from btfdedup.errors import BtfUsageError, KernelError
 
 if TYPE_CHECKING:
     from btfdedup.kernel.fd import BtfFd
+    from btfdedup.model.btf import Btf
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -166,7 +167,7 @@ def cmd_get(args: argparse.Namespace) -> int:
         vid = _vmlinux_id()
         where = f"BTF ID {vid}" if vid is not None else "not found in this kernel"
         print(
-            f"split BTF: needs base vmlinux ({where}); e.g. btfdedup dump {args.output} --base /sys/kernel/btf/vmlinux",
+            f"split BTF: needs base vmlinux ({where}); e.g. btfdedup dump --base /sys/kernel/btf/vmlinux {args.output}",
             file=note,
         )
     return 0
@@ -185,43 +186,60 @@ def _looks_split(data: bytes) -> bool:
     return str_len > 0 and pos < len(data) and data[pos] != 0
 
 
-def _blob(args: argparse.Namespace) -> tuple[bytes, str]:
-    """The bytes to hand to the kernel, and a note on how they were made."""
-    from btfdedup.io import compressed
+def _unfixed_datasecs(btf: Btf) -> bool:
+    """Whether ``btf`` has DATASECs of size 0, as clang leaves them in BPF objects."""
+    from btfdedup.format.constants import Kind
+
+    return bool(((btf.kind == int(Kind.DATASEC)) & (btf.size_type == 0)).any())
+
+
+def _blob(args: argparse.Namespace) -> tuple[bytes, str, list[str]]:
+    """The bytes to hand to the kernel, a note on how they were made, and hints for a rejection."""
+    from btfdedup.io import compressed, sysfs
     from btfdedup.io.load import load, read_file
     from btfdedup.kernel.flatten import flatten_bytes
 
     path = args.file
-    if args.base is None and not args.merge_base:
+    if args.base is None:
         data = compressed.maybe_decompress(read_file(path), path)
-        from btfdedup.io import sysfs
-
-        if data[:2] in (b"\x9f\xeb", b"\xeb\x9f") and sysfs.auto_base(path) is None:
+        is_raw = data[:2] in (b"\x9f\xeb", b"\xeb\x9f")
+        if is_raw and sysfs.auto_base(path) is None:
+            if args.merge_base:
+                raise BtfUsageError("--merge-base needs --base BASE (the base BTF the split FILE was built on)")
             # Raw BTF: the kernel judges the file's exact bytes, not our re-encoding.
-            return data, "raw file"
+            hints = []
+            if _looks_split(data):
+                hints.append(
+                    f"{path} looks like split BTF (its strings do not start with NUL); try --base BASE --merge-base"
+                )
+            return data, "raw file", hints
     btf = load(path, base=args.base)
+    hints = []
+    if _unfixed_datasecs(btf):
+        hints.append(
+            "DATASECs of size 0 are how clang leaves BPF objects; libbpf fills in their sizes and "
+            "variable offsets from the ELF sections before it loads the BTF, so the kernel never sees them like this"
+        )
     if btf.is_split and not args.merge_base:
         raise BtfUsageError(
             f"{path} is split BTF: BPF_BTF_LOAD loads standalone BTF only (it has no base-BTF field); "
             "add --merge-base to load it together with its base as one blob"
         )
     if btf.is_split:
-        return flatten_bytes(btf), f"base and split merged, {btf.type_cnt - 1} types"
+        return flatten_bytes(btf), f"base and split merged, {btf.type_cnt - 1} types", hints
     if args.merge_base:
         print(f"note: {path} is not split BTF; --merge-base changes nothing", file=sys.stderr)
-    return btf.to_bytes(), "standalone"
+    return btf.to_bytes(), "standalone", hints
 
 
-def _report_rejection(e: KernelError, args: argparse.Namespace, data: bytes) -> None:
+def _report_rejection(e: KernelError, hints: list[str]) -> None:
     _print_log(e.log)
-    if e.errno == errno_mod.EINVAL and _looks_split(data):
-        print(
-            f"hint: {args.file} looks like split BTF (its strings do not start with NUL); try --base BASE --merge-base",
-            file=sys.stderr,
-        )
+    if e.errno == errno_mod.EINVAL:
+        for hint in hints:
+            print(f"hint: {hint}", file=sys.stderr)
 
 
-def _load_reporting(data: bytes, args: argparse.Namespace) -> BtfFd:
+def _load_reporting(data: bytes, args: argparse.Namespace, hints: list[str]) -> BtfFd:
     """Load ``data``; on rejection print the kernel's log (and a hint) before re-raising."""
     from btfdedup.kernel import btf_load
 
@@ -239,15 +257,15 @@ def _load_reporting(data: bytes, args: argparse.Namespace) -> BtfFd:
     try:
         return btf_load(data, log_level=level, log_size=args.log_size)
     except KernelError as e:
-        _report_rejection(e, args, data)
+        _report_rejection(e, hints)
         raise
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     from btfdedup.kernel.anchor import pin_btf
 
-    data, how = _blob(args)
-    with _load_reporting(data, args) as fd:
+    data, how, hints = _blob(args)
+    with _load_reporting(data, args, hints) as fd:
         info = fd.info()
         if args.log_level is not None and fd.log:
             _print_log(fd.log)

@@ -75,8 +75,12 @@ def run(args: argparse.Namespace) -> int:
             problems = [Problem(reason=f"cannot read: {e}", phase="input")]
         bad |= bool(problems)
         if args.json:
-            print(json.dumps({"file": path, "ok": not problems, "problems": [p.to_json() for p in problems]},
-                             separators=(",", ":")))
+            print(
+                json.dumps(
+                    {"file": path, "ok": not problems, "problems": [p.to_json() for p in problems]},
+                    separators=(",", ":"),
+                )
+            )
             continue
         for p in problems:
             print(f"{path}: {p}")

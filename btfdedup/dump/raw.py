@@ -19,8 +19,9 @@ matters for records libbpf 1.1 cannot parse in the first place.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 import numpy as np
 from numba import njit
@@ -523,10 +524,15 @@ def dump_raw_bytes(btf: Btf, ids: Iterable[int] | None = None) -> bytes:
     return b"".join(iter_raw_chunks(btf, ids))
 
 
-def write_raw(btf: Btf, stream: IO[bytes], ids: Iterable[int] | None = None) -> int:
-    """Write the raw dump to a binary stream; returns the bytes written."""
+def write_raw(btf: Btf, stream: IO[bytes] | IO[str], ids: Iterable[int] | None = None) -> int:
+    """Write the raw dump to a binary stream (or a text stream, decoding with
+    ``surrogateescape``); returns the bytes of dump text written."""
+    text = isinstance(stream, io.TextIOBase)
     n = 0
     for data in iter_raw_chunks(btf, ids):
-        stream.write(data)
+        if text:
+            cast("IO[str]", stream).write(data.decode("utf-8", "surrogateescape"))
+        else:
+            cast("IO[bytes]", stream).write(data)
         n += len(data)
     return n

@@ -178,6 +178,15 @@ def btf_load_verdict(data: bytes | bytearray | memoryview, *, log_level: int = 1
         return False, e.errno, e.log
 
 
+def _lacks(cmd: int) -> KernelError:
+    """EINVAL for a command issued with nothing but an ID: the kernel predates the command."""
+    name = sc.CMD_NAMES[cmd]
+    return KernelError(
+        f"{name} failed: Invalid argument (EINVAL): this kernel lacks {name} (needs Linux {sc.CMD_SINCE[cmd]})",
+        errno=errno_mod.EINVAL,
+    )
+
+
 def _next_id(cmd: int, start: int) -> int | None:
     attr = sc.GetIdAttr(start_id=start)
     try:
@@ -186,11 +195,7 @@ def _next_id(cmd: int, start: int) -> int | None:
         if e.errno == errno_mod.ENOENT:
             return None
         if e.errno == errno_mod.EINVAL:
-            name = sc.CMD_NAMES[cmd]
-            raise KernelError(
-                f"{name} failed: Invalid argument (EINVAL): this kernel lacks {name} (needs Linux {sc.CMD_SINCE[cmd]})",
-                errno=e.errno,
-            ) from None
+            raise _lacks(cmd) from None
         raise
     return int(attr.next_id)
 
@@ -220,6 +225,8 @@ def get_fd_by_id(cmd: int, obj_id: int, *, open_flags: int = 0) -> int:
         if e.errno == errno_mod.ENOENT:
             kind = sc.CMD_NAMES[cmd].split("_")[1]
             raise KernelError(f"no {kind} object with ID {obj_id}", errno=e.errno) from None
+        if e.errno == errno_mod.EINVAL and not open_flags:
+            raise _lacks(cmd) from None
         raise
 
 

@@ -16,6 +16,7 @@ Rules that changed across kernel releases come from :mod:`.rules`.
 from __future__ import annotations
 
 import errno as errno_mod
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +35,9 @@ from btfdedup.validate import tags as _tags
 from btfdedup.validate.header import check_header
 from btfdedup.validate.meta import Finding, KindCheck, MetaContext, check_all_metas
 from btfdedup.validate.problem import Problem
-from btfdedup.validate.resolve import ENTRY_REASONS, MEMBER_REASONS, R_ARG, REASONS, resolve_all
+from btfdedup.validate.resolve import ENTRY_REASONS, MEMBER_REASONS, R_ARG, R_INTERNAL, REASONS, resolve_all
 from btfdedup.validate.rules import RuleSet, parse_version, rules_for
-from btfdedup.validate.strings import NameTable
+from btfdedup.validate.strings import NameTable, SplitNames
 from btfdedup.validate.walk import WALK_OK
 
 __all__ = ["Problem", "RuleSet", "parse_version", "rules_for", "validate", "is_valid"]
@@ -79,6 +80,20 @@ def _base_strings(base: Btf) -> bytes:
         chain.append(b.strings.data)
         b = b.base
     return b"".join(reversed(chain))
+
+
+_BASE_CACHE: weakref.WeakKeyDictionary[Btf, dict[RuleSet, tuple[NameTable, np.ndarray, np.ndarray]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _base_cache(base: Btf, rules: RuleSet) -> tuple[NameTable, np.ndarray, np.ndarray]:
+    """Name table and (kind, size_or_type) columns of a base, computed once per base and rule set."""
+    per = _BASE_CACHE.setdefault(base, {})
+    if rules not in per:
+        kinds, refs = _base_columns(base)
+        per[rules] = (NameTable(_base_strings(base), rules), kinds, refs)
+    return per[rules]
 
 
 def _base_columns(base: Btf) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +143,9 @@ def validate(
     return _Run(data, base_btf, rules, stop_at_first).problems
 
 
-def is_valid(btf_or_bytes: Btf | bytes, *, base: Btf | None = None, kernel_version: tuple[int, int] | None = None) -> bool:
+def is_valid(
+    btf_or_bytes: Btf | bytes, *, base: Btf | None = None, kernel_version: tuple[int, int] | None = None
+) -> bool:
     """Whether the kernel would accept the blob."""
     return not validate(btf_or_bytes, base=base, kernel_version=kernel_version, stop_at_first=True)
 
@@ -144,8 +161,10 @@ class _Run:
         if self._add(sec.problems) or not sec.usable:
             return
         own_strings = data[sec.str_off : sec.str_off + sec.str_len]
-        blob = (_base_strings(base) if base is not None else b"") + own_strings
-        names = NameTable(blob, rules)
+        own_names = NameTable(own_strings, rules)
+        names: NameTable | SplitNames = own_names
+        if base is not None:
+            names = SplitNames(_base_cache(base, rules)[0], own_names)
         start_id = base.type_cnt if base is not None else 1
         ctx = MetaContext(data[sec.type_off : sec.type_off + sec.type_len], names, rules, start_id)
         self.ctx = ctx
@@ -164,7 +183,7 @@ class _Run:
             kind_g = np.concatenate([[0], ctx.kind]).astype(np.int64)
             ref_g = np.concatenate([[0], ctx.size_type]).astype(np.int64)
         else:
-            bk, br = _base_columns(base)
+            _names, bk, br = _base_cache(base, rules)
             kind_g = np.concatenate([bk, ctx.kind]).astype(np.int64)
             ref_g = np.concatenate([br, ctx.size_type]).astype(np.int64)
         rows = _tags.type_tag_chains(kind_g, ref_g, start_id, stop_at_first)
@@ -172,7 +191,7 @@ class _Run:
         for tid, code in rows:
             reason, err = _tags.TAG_REASONS[int(code)]
             local = int(tid) - start_id
-            probs.append(self._problem(local, reason, err, "type_tags", None))
+            probs.append(self._problem(local, reason, err, "type_tags", None, logged=int(code) != _tags.TAGS_MISSING))
         self._add(probs)
 
     def _add(self, probs: list[Problem]) -> bool:
@@ -188,18 +207,22 @@ class _Run:
             return True
         return False
 
-    def _problem(self, local: int, reason: str, err: int, phase: str, context: str | None) -> Problem:
+    def _problem(
+        self, local: int, reason: str, err: int, phase: str, context: str | None, *, logged: bool = True
+    ) -> Problem:
         ctx = self.ctx
         tid = ctx.start_id + local
         if local >= ctx.nt:
-            return Problem(reason=reason, type_id=tid, errno=err, phase=phase, context=context)
+            return Problem(reason=reason, type_id=tid, errno=err, phase=phase, context=context, logged=logged)
         k = int(ctx.kind[local])
         kind = KIND_NAMES.get(k, f"KIND{k}") if 0 < k <= 19 else f"KIND{k}"
         name = None
         off = int(ctx.name_off[local])
         if off and bool(ctx.names.valid_offset(np.array([off]))[0]):
             name = ctx.names.text(off)
-        return Problem(reason=reason, type_id=tid, kind=kind, name=name, errno=err, phase=phase, context=context)
+        return Problem(
+            reason=reason, type_id=tid, kind=kind, name=name, errno=err, phase=phase, context=context, logged=logged
+        )
 
     def _meta_problem(self, f: Finding) -> Problem:
         return self._problem(f.local, f.reason, f.errno, "meta", f.context)
@@ -232,7 +255,7 @@ class _Run:
                 context = self._member_context(local, int(extra), 3, name_word=0)
             elif code in ENTRY_REASONS and extra >= 0:
                 context = f"entry #{int(extra)}"
-            out.append(self._problem(local, reason, int(err), "resolve", context))
+            out.append(self._problem(local, reason, int(err), "resolve", context, logged=code != R_INTERNAL))
         return out
 
     def _member_context(self, local: int, i: int, stride: int, name_word: int) -> str:

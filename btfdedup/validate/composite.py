@@ -56,7 +56,7 @@ def check_struct(ctx: MetaContext, idx: np.ndarray) -> list[Finding]:
         6: "Member bits_offset exceeds its struct size",
     }
     own, first = first_element(owner, mcode)
-    for o, e in zip(own, first):
+    for o, e in zip(own, first, strict=False):
         i = int(good[o])
         c = int(mcode[e])
         reason = f"Invalid member name_offset:{int(m_name[e])}" if c == 1 else reasons[c]

@@ -80,9 +80,11 @@ def check_datasec(ctx: MetaContext, idx: np.ndarray) -> list[Finding]:
     reasons = {1: "Invalid type_id", 2: "Invalid offset", 3: "Invalid size", 4: "Invalid offset+size"}
     own, first = first_element(owner, mcode)
     failed = set()
-    for o, e in zip(own, first):
+    for o, e in zip(own, first, strict=False):
         failed.add(int(o))
-        out.append(Finding(int(good[o]), reasons[int(mcode[e])], context=f"entry #{int(elem_i[e])} type_id={int(v_type[e])}"))
+        out.append(
+            Finding(int(good[o]), reasons[int(mcode[e])], context=f"entry #{int(elem_i[e])} type_id={int(v_type[e])}")
+        )
     sums = np.bincount(owner, weights=v_size, minlength=len(good)) if len(owner) else np.zeros(len(good))
     for o in np.flatnonzero(sums > ctx.size_type[good]):
         if int(o) not in failed:

@@ -26,7 +26,11 @@ def check_enum(ctx: MetaContext, idx: np.ndarray) -> list[Finding]:
     for j in np.flatnonzero(code):
         i, c = int(idx[j]), int(code[j])
         stride = 12 if ctx.kind[i] == Kind.ENUM64 else 8
-        reason = meta_left_reason(ctx, i, stride * int(ctx.vlen[i])) if c == 1 else ("Unexpected size", "Invalid name")[c - 2]
+        reason = (
+            meta_left_reason(ctx, i, stride * int(ctx.vlen[i]))
+            if c == 1
+            else ("Unexpected size", "Invalid name")[c - 2]
+        )
         out.append(Finding(i, reason))
     good = idx[code == 0]
     for kind, stride in ((Kind.ENUM, 2), (Kind.ENUM64, 3)):
@@ -37,7 +41,7 @@ def check_enum(ctx: MetaContext, idx: np.ndarray) -> list[Finding]:
         v_name = ctx.words[pos].astype(np.int64)
         mcode = first_code(~names.valid_offset(v_name), (v_name == 0) | ~names.identifier(v_name))
         own, first = first_element(owner, mcode)
-        for o, e in zip(own, first):
+        for o, e in zip(own, first, strict=False):
             i = int(sel[o])
             if mcode[e] == 1:
                 out.append(Finding(i, f"Invalid name_offset:{int(v_name[e])}", context=f"value #{int(elem_i[e])}"))

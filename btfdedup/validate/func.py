@@ -29,6 +29,10 @@ def check_func_proto(ctx: MetaContext, idx: np.ndarray) -> list[Finding]:
     out = []
     for j in np.flatnonzero(code):
         i, c = int(idx[j]), int(code[j])
-        reason = meta_left_reason(ctx, i, 8 * int(ctx.vlen[i])) if c == 1 else ("Invalid name", "Invalid btf_info kind_flag")[c - 2]
+        reason = (
+            meta_left_reason(ctx, i, 8 * int(ctx.vlen[i]))
+            if c == 1
+            else ("Invalid name", "Invalid btf_info kind_flag")[c - 2]
+        )
         out.append(Finding(i, reason))
     return out

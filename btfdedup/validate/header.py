@@ -12,7 +12,7 @@ import errno as errno_mod
 import struct
 from dataclasses import dataclass, field
 
-from btfdedup.format.constants import BTF_MAGIC, BTF_VERSION, KERNEL_BTF_MAX_SIZE, BTF_MAX_NAME_OFFSET
+from btfdedup.format.constants import BTF_MAGIC, BTF_MAX_NAME_OFFSET, BTF_VERSION, KERNEL_BTF_MAX_SIZE
 from btfdedup.validate.problem import ENOTSUPP, Problem
 from btfdedup.validate.rules import RuleSet
 
@@ -34,8 +34,8 @@ class Sections:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _p(reason: str, err: int = errno_mod.EINVAL) -> Problem:
-    return Problem(reason=reason, errno=err, phase="header")
+def _p(reason: str, err: int = errno_mod.EINVAL, *, logged: bool = True, context: str | None = None) -> Problem:
+    return Problem(reason=reason, errno=err, phase="header", logged=logged, context=context)
 
 
 def check_header(data: bytes, rules: RuleSet, *, split: bool) -> Sections:
@@ -44,13 +44,22 @@ def check_header(data: bytes, rules: RuleSet, *, split: bool) -> Sections:
     probs = out.problems
     size = len(data)
     if size > KERNEL_BTF_MAX_SIZE:
-        probs.append(_p(f"BTF size {size} exceeds the kernel's BTF_MAX_SIZE ({KERNEL_BTF_MAX_SIZE})", errno_mod.E2BIG))
+        probs.append(
+            _p(
+                f"BTF size {size} exceeds the kernel's BTF_MAX_SIZE ({KERNEL_BTF_MAX_SIZE})",
+                errno_mod.E2BIG,
+                logged=False,
+            )
+        )
     if size < 8:
         probs.append(_p("hdr_len not found"))
         return out
     (hdr_len,) = struct.unpack_from("<I", data, 4)
+    big_endian = (
+        "big-endian BTF: the kernel reads the header in its own byte order" if data[:2] == b"\xeb\x9f" else None
+    )
     if size < hdr_len:
-        probs.append(_p("btf_header not found"))
+        probs.append(_p("btf_header not found", context=big_endian))
         return out
     known = rules.known_hdr_len
     if hdr_len > known and any(data[known:hdr_len]):
@@ -59,7 +68,7 @@ def check_header(data: bytes, rules: RuleSet, *, split: bool) -> Sections:
     head = data[: min(hdr_len, known)].ljust(24, b"\0")
     magic, version, flags, _hl, type_off, type_len, str_off, str_len = struct.unpack_from("<HBBIIIII", head, 0)
     if magic != BTF_MAGIC:
-        probs.append(_p("Invalid magic"))
+        probs.append(_p("Invalid magic", context=big_endian))
         return out
     if version != BTF_VERSION:
         probs.append(_p("Unsupported version", ENOTSUPP))

@@ -16,7 +16,7 @@ import numpy as np
 
 from btfdedup.format.constants import KIND_NAMES
 from btfdedup.validate.rules import RuleSet
-from btfdedup.validate.strings import NameTable
+from btfdedup.validate.strings import NameTable, SplitNames
 from btfdedup.validate.walk import (
     TAIL_ELEM,
     TAIL_FIXED,
@@ -40,7 +40,7 @@ class Finding:
 class MetaContext:
     """Columns of the walked records plus the name table, shared by the per-kind checks."""
 
-    def __init__(self, type_bytes: bytes, names: NameTable, rules: RuleSet, start_id: int) -> None:
+    def __init__(self, type_bytes: bytes, names: NameTable | SplitNames, rules: RuleSet, start_id: int) -> None:
         self.type_len = len(type_bytes)
         usable = self.type_len - self.type_len % 4
         self.words = np.frombuffer(type_bytes[:usable], dtype="<u4").astype(np.uint32)

@@ -27,6 +27,8 @@ class Problem:
     errno: int = errno_mod.EINVAL
     phase: str = "meta"
     context: str | None = field(default=None, compare=False)
+    #: False where the kernel rejects without a log line (size limit, internal WARN paths).
+    logged: bool = field(default=True, compare=False)
 
     def __str__(self) -> str:
         tail = f" ({self.context})" if self.context else ""

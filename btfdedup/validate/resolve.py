@@ -1,3 +1,5 @@
+# mypy: disable-error-code="arg-type, assignment, return-value"
+# (numba kernels: numpy int64 scalars flow where the signatures say int; numba types them itself)
 """Pass 2 of the kernel verifier (``btf_check_all_types``): the resolution DFS, ported rule for rule.
 
 Every type that refers to others is resolved depth first with an explicit
@@ -97,7 +99,10 @@ REASONS = {
     R_INTERNAL: "member type not resolved (kernel WARN, no log line)",
 }
 #: Reasons whose ``extra`` is a member / DATASEC entry index (the rest: arg number or unused).
-MEMBER_REASONS = frozenset(range(R_MEMBER, R_UNSUPPORTED_KFLAG_MEMBER + 1)) - {R_UNSUPPORTED_MEMBER, R_UNSUPPORTED_KFLAG_MEMBER}
+MEMBER_REASONS = frozenset(range(R_MEMBER, R_UNSUPPORTED_KFLAG_MEMBER + 1)) - {
+    R_UNSUPPORTED_MEMBER,
+    R_UNSUPPORTED_KFLAG_MEMBER,
+}
 ENTRY_REASONS = frozenset({R_NOT_VAR, R_VSI_TYPE, R_VSI_SIZE})
 
 
@@ -144,7 +149,9 @@ def _nosize_or_null(tid: int, kind: np.ndarray) -> bool:
 
 
 @numba.njit(cache=True)
-def _type_id_size(tid: int, kind: np.ndarray, st: np.ndarray, rids: np.ndarray, rsizes: np.ndarray) -> tuple[bool, int, int]:
+def _type_id_size(
+    tid: int, kind: np.ndarray, st: np.ndarray, rids: np.ndarray, rsizes: np.ndarray
+) -> tuple[bool, int, int]:
     """``btf_type_id_size``: (ok, resolved id, size)."""
     if _nosize_or_null(tid, kind):
         return False, tid, 0
@@ -184,7 +191,11 @@ def _int_regular(tid: int, words: np.ndarray, tstart: np.ndarray) -> bool:
     data = np.int64(words[tstart[tid] + 3])
     bits = data & 0xFF
     nbytes = (bits >> 3) + (1 if bits & 7 else 0)
-    return (bits & 7) == 0 and ((data >> 16) & 0xFF) == 0 and (nbytes == 1 or nbytes == 2 or nbytes == 4 or nbytes == 8 or nbytes == 16)
+    return (
+        (bits & 7) == 0
+        and ((data >> 16) & 0xFF) == 0
+        and (nbytes == 1 or nbytes == 2 or nbytes == 4 or nbytes == 8 or nbytes == 16)
+    )
 
 
 @numba.njit(cache=True)
@@ -194,8 +205,16 @@ def _roundup(bits: int) -> int:
 
 @numba.njit(cache=True)
 def _check_member(
-    s: int, moff: int, mt: int, kflag: bool, kind: np.ndarray, st: np.ndarray, words: np.ndarray,
-    tstart: np.ndarray, rids: np.ndarray, rsizes: np.ndarray,
+    s: int,
+    moff: int,
+    mt: int,
+    kflag: bool,
+    kind: np.ndarray,
+    st: np.ndarray,
+    words: np.ndarray,
+    tstart: np.ndarray,
+    rids: np.ndarray,
+    rsizes: np.ndarray,
 ) -> int:
     """``check_member``/``check_kflag_member`` of member type ``mt`` in struct ``s``: 0 or a reason code."""
     ssize = st[s]
@@ -307,7 +326,9 @@ def resolve_all(
     for tid in range(1, n):
         k = kind[tid]
         if _needs_resolve(k) and visit[tid] != RESOLVED:
-            err, lid, code, extra = _btf_resolve(tid, kind, info, st, words, tstart, visit, rids, rsizes, stack, nextm, env)
+            err, lid, code, extra = _btf_resolve(
+                tid, kind, info, st, words, tstart, visit, rids, rsizes, stack, nextm, env
+            )
             if err != 0:
                 out[cnt, 0] = lid
                 out[cnt, 1] = code
@@ -362,7 +383,9 @@ def _push(tid: int, kind: np.ndarray, visit: np.ndarray, stack: np.ndarray, next
 
 
 @numba.njit(cache=True)
-def _pop(rid: int, rsize: int, visit: np.ndarray, rids: np.ndarray, rsizes: np.ndarray, stack: np.ndarray, env: np.ndarray) -> None:
+def _pop(
+    rid: int, rsize: int, visit: np.ndarray, rids: np.ndarray, rsizes: np.ndarray, stack: np.ndarray, env: np.ndarray
+) -> None:
     env[0] -= 1
     tid = stack[env[0]]
     rsizes[tid] = rsize & M32
@@ -372,8 +395,18 @@ def _pop(rid: int, rsize: int, visit: np.ndarray, rids: np.ndarray, rsizes: np.n
 
 @numba.njit(cache=True)
 def _btf_resolve(
-    root: int, kind: np.ndarray, info: np.ndarray, st: np.ndarray, words: np.ndarray, tstart: np.ndarray,
-    visit: np.ndarray, rids: np.ndarray, rsizes: np.ndarray, stack: np.ndarray, nextm: np.ndarray, env: np.ndarray,
+    root: int,
+    kind: np.ndarray,
+    info: np.ndarray,
+    st: np.ndarray,
+    words: np.ndarray,
+    tstart: np.ndarray,
+    visit: np.ndarray,
+    rids: np.ndarray,
+    rsizes: np.ndarray,
+    stack: np.ndarray,
+    nextm: np.ndarray,
+    env: np.ndarray,
 ) -> tuple[int, int, int, int]:
     """``btf_resolve``: (errno, log type id, reason, extra)."""
     n = len(kind)
@@ -458,7 +491,9 @@ def _btf_resolve(
                 if visit[mt] != RESOLVED:
                     err, code = EINVAL, R_INTERNAL
                     break
-                c = _check_member(v, np.int64(words[p + 3 + 3 * m + 2]), mt, kflag, kind, st, words, tstart, rids, rsizes)
+                c = _check_member(
+                    v, np.int64(words[p + 3 + 3 * m + 2]), mt, kflag, kind, st, words, tstart, rids, rsizes
+                )
                 if c:
                     err, code, extra = EINVAL, c, m
                     break
@@ -473,7 +508,9 @@ def _btf_resolve(
                     err = _push(mt, kind, visit, stack, nextm, env)
                     pushed = True
                     break
-                c = _check_member(v, np.int64(words[p + 3 + 3 * i + 2]), mt, kflag, kind, st, words, tstart, rids, rsizes)
+                c = _check_member(
+                    v, np.int64(words[p + 3 + 3 * i + 2]), mt, kflag, kind, st, words, tstart, rids, rsizes
+                )
                 if c:
                     err, code, extra = EINVAL, c, i
                     break
@@ -563,8 +600,14 @@ def _btf_resolve(
 
 @numba.njit(cache=True)
 def _resolve_valid(
-    tid: int, kind: np.ndarray, st: np.ndarray, words: np.ndarray, tstart: np.ndarray,
-    visit: np.ndarray, rids: np.ndarray, rsizes: np.ndarray,
+    tid: int,
+    kind: np.ndarray,
+    st: np.ndarray,
+    words: np.ndarray,
+    tstart: np.ndarray,
+    visit: np.ndarray,
+    rids: np.ndarray,
+    rsizes: np.ndarray,
 ) -> bool:
     if visit[tid] != RESOLVED:
         return False
@@ -588,8 +631,18 @@ def _resolve_valid(
 
 @numba.njit(cache=True)
 def _func_proto_check(
-    fp: int, kind: np.ndarray, info: np.ndarray, st: np.ndarray, words: np.ndarray, tstart: np.ndarray,
-    visit: np.ndarray, rids: np.ndarray, rsizes: np.ndarray, stack: np.ndarray, nextm: np.ndarray, env: np.ndarray,
+    fp: int,
+    kind: np.ndarray,
+    info: np.ndarray,
+    st: np.ndarray,
+    words: np.ndarray,
+    tstart: np.ndarray,
+    visit: np.ndarray,
+    rids: np.ndarray,
+    rsizes: np.ndarray,
+    stack: np.ndarray,
+    nextm: np.ndarray,
+    env: np.ndarray,
     param_name_bad: np.ndarray,
 ) -> tuple[int, int, int, int]:
     """``btf_func_proto_check``: (errno, log type id, reason, extra)."""
@@ -599,7 +652,9 @@ def _func_proto_check(
         if ret >= n or _source_only(kind[ret]):
             return EINVAL, fp, R_RETURN_TYPE, -1
         if _needs_resolve(kind[ret]) and visit[ret] != RESOLVED:
-            err, lid, code, extra = _btf_resolve(ret, kind, info, st, words, tstart, visit, rids, rsizes, stack, nextm, env)
+            err, lid, code, extra = _btf_resolve(
+                ret, kind, info, st, words, tstart, visit, rids, rsizes, stack, nextm, env
+            )
             if err != 0:
                 return err, lid, code, extra
         ok, _r, _s = _type_id_size(ret, kind, st, rids, rsizes)
@@ -622,7 +677,9 @@ def _func_proto_check(
         if param_name_bad[q]:
             return EINVAL, fp, R_ARG, i + 1
         if _needs_resolve(kind[at]) and visit[at] != RESOLVED:
-            err, lid, code, extra = _btf_resolve(at, kind, info, st, words, tstart, visit, rids, rsizes, stack, nextm, env)
+            err, lid, code, extra = _btf_resolve(
+                at, kind, info, st, words, tstart, visit, rids, rsizes, stack, nextm, env
+            )
             if err != 0:
                 return err, lid, code, extra
         ok, _r, _s = _type_id_size(at, kind, st, rids, rsizes)

@@ -8,6 +8,8 @@ when it is at most ``KSYM_NAME_LEN`` characters long.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from btfdedup.format.constants import BTF_MAX_NAME_OFFSET
@@ -34,28 +36,45 @@ class NameTable:
     def __init__(self, blob: bytes, rules: RuleSet) -> None:
         self.blob = blob
         self.rules = rules
-        buf = np.frombuffer(blob, dtype=np.uint8) if blob else np.zeros(0, dtype=np.uint8)
-        self.buf = buf
-        self.size = len(buf)
-        nul = np.flatnonzero(buf == 0)
+        self.buf = np.frombuffer(blob, dtype=np.uint8) if blob else np.zeros(0, dtype=np.uint8)
+        self.size = len(self.buf)
         # A blob not ending in NUL is already a string-section problem; pretend it does.
-        self._nul = np.append(nul, self.size).astype(np.int64)
+        self._nul = np.append(np.flatnonzero(self.buf == 0), self.size).astype(np.int64)
+
+    @cached_property
+    def _classes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         ident_rest = _ALPHA | _DIGIT
         ident_rest[ord("_")] = True
         ident_first = _ALPHA.copy()
         ident_first[ord("_")] = True
-        if rules.dots_in_identifiers:
+        if self.rules.dots_in_identifiers:
             ident_rest[ord(".")] = True
             ident_first[ord(".")] = True
         sect_rest = ident_rest.copy()
         sect_rest[ord(".")] = True
         sect_first = ident_first.copy()
         sect_first[ord(".")] = True
-        self._ident_first = ident_first[buf] if self.size else np.zeros(0, dtype=bool)
-        self._sect_first = sect_first[buf] if self.size else np.zeros(0, dtype=bool)
-        self._bad_ident = self._cum(~ident_rest[buf] & (buf != 0))
-        self._bad_sect_ident = self._cum(~sect_rest[buf] & (buf != 0))
-        self._bad_print = self._cum(~_PRINT[buf] & (buf != 0))
+        return ident_first, ident_rest, sect_first, sect_rest
+
+    @cached_property
+    def _ident_first(self) -> np.ndarray:
+        return self._classes[0][self.buf]
+
+    @cached_property
+    def _sect_first(self) -> np.ndarray:
+        return self._classes[2][self.buf]
+
+    @cached_property
+    def _bad_ident(self) -> np.ndarray:
+        return self._cum(~self._classes[1][self.buf] & (self.buf != 0))
+
+    @cached_property
+    def _bad_sect_ident(self) -> np.ndarray:
+        return self._cum(~self._classes[3][self.buf] & (self.buf != 0))
+
+    @cached_property
+    def _bad_print(self) -> np.ndarray:
+        return self._cum(~_PRINT[self.buf] & (self.buf != 0))
 
     @staticmethod
     def _cum(bad: np.ndarray) -> np.ndarray:
@@ -105,3 +124,36 @@ class NameTable:
             return None
         end = self.blob.find(b"\0", off)
         return self.blob[off : end if end >= 0 else None].decode("utf-8", "backslashreplace")
+
+
+class SplitNames:
+    """Names of split BTF: offsets below the base's string size go to the base's table."""
+
+    def __init__(self, base: NameTable, own: NameTable) -> None:
+        self.base = base
+        self.own = own
+        self.split_at = base.size
+        self.size = base.size + own.size
+
+    def _pick(self, offs: np.ndarray, fn: str) -> np.ndarray:
+        o = np.asarray(offs, dtype=np.int64)
+        in_base = o < self.split_at
+        res_base = getattr(self.base, fn)(np.where(in_base, o, 0))
+        res_own = getattr(self.own, fn)(np.where(in_base, 0, o - self.split_at))
+        return np.where(in_base, res_base, res_own)
+
+    def valid_offset(self, offs: np.ndarray) -> np.ndarray:
+        o = np.asarray(offs, dtype=np.int64)
+        return (o <= BTF_MAX_NAME_OFFSET) & (o < self.size)
+
+    def nonempty(self, offs: np.ndarray) -> np.ndarray:
+        return self._pick(offs, "nonempty")
+
+    def identifier(self, offs: np.ndarray) -> np.ndarray:
+        return self._pick(offs, "identifier")
+
+    def section(self, offs: np.ndarray) -> np.ndarray:
+        return self._pick(offs, "section")
+
+    def text(self, off: int) -> str | None:
+        return self.base.text(off) if off < self.split_at else self.own.text(off - self.split_at)

@@ -1,0 +1,242 @@
+"""Dedup rules on small hand-built BTF, each judged by libbpf v1.6 (the pylibbpf oracle).
+
+Every case is a blob built with the independent test builder; the expected output is
+libbpf's ``btf__dedup`` of the same bytes, except where btfdedup deliberately differs
+(the IDENTICAL array bug, checked against the structure it should have).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from btfdedup.dedup import DedupResult, dedup
+from btfdedup.errors import BtfUsageError, DedupError
+from btfdedup.io.raw import parse_raw
+from tests._btf_build import PTR, TYPEDEF, Builder
+from tests.oracle.libbpf import OracleError, oracle_or_skip
+
+
+def _ours(blob: bytes, **kw: object) -> DedupResult:
+    return dedup(parse_raw(blob), **kw)  # type: ignore[arg-type]
+
+
+def _check(blob: bytes) -> DedupResult:
+    """Our dedup equals libbpf v1.6's, with and without force_collisions."""
+    lib = oracle_or_skip()
+    res = _ours(blob)
+    assert res.btf.to_bytes() == lib.dedup_bytes(blob)
+    assert _ours(blob, force_collisions=True).btf.to_bytes() == lib.dedup_bytes(blob, force_collisions=True)
+    return res
+
+
+def _kinds_names(res: DedupResult) -> list[tuple[str, str]]:
+    b = res.btf
+    return [(b.kind_name(i), b.name(i)) for i in range(1, b.type_cnt)]
+
+
+def test_duplicate_cus_collapse_and_type_map() -> None:
+    b = Builder()
+    for _ in range(3):
+        i = b.int_("int")
+        s = b.struct("s", 8, [("a", i, 0), ("p", 0, 32)])
+        p = b.ptr(s)
+        b.types[s - 1][7] = p  # member p -> pointer to the struct itself
+    blob = b.blob()
+    res = _check(blob)
+    assert _kinds_names(res) == [("INT", "int"), ("STRUCT", "s"), ("PTR", "")]
+    assert res.type_map.dtype == np.uint32
+    assert res.type_map.tolist() == [0, 1, 2, 3, 1, 2, 3, 1, 2, 3]
+    assert res.stats["types_in"] == 9 and res.stats["types_out"] == 3
+
+
+def test_input_not_modified() -> None:
+    b = Builder()
+    for _ in range(2):
+        i = b.int_("int")
+        b.typedef("t", b.const(i))
+    btf = parse_raw(b.blob())
+    before = btf.words.copy(), btf.strings.data
+    dedup(btf)
+    assert np.array_equal(btf.words, before[0]) and btf.strings.data == before[1]
+
+
+def test_strings_first_reference_order_and_unused_dropped() -> None:
+    b = Builder()
+    b.s("unused")
+    b.s("zzz")
+    i = b.int_("int")
+    b.struct("b", 4, [("aaa", i, 0)])
+    b.typedef("zzz", i)
+    res = _check(b.blob())
+    assert res.btf.strings.data == b"\0int\0b\0aaa\0zzz\0"
+
+
+def test_fwd_resolution_by_graph_and_by_name() -> None:
+    b = Builder()
+    # CU 1 only sees a forward declaration of `struct foo` and of `union u`
+    i1 = b.int_("int")
+    f1 = b.fwd("foo")
+    b.struct("holder", 8, [("f", b.ptr(f1), 0)])
+    b.ptr(b.fwd("u", union=1))
+    # CU 2 defines them
+    i2 = b.int_("int")
+    foo = b.struct("foo", 4, [("x", i2, 0)])
+    b.struct("holder", 8, [("f", b.ptr(foo), 0)])
+    b.ptr(b.struct("u", 4, [("x", i2, 0)], union=True))
+    del i1
+    res = _check(b.blob())
+    assert ("FWD", "foo") not in _kinds_names(res) and ("FWD", "u") not in _kinds_names(res)
+
+
+def test_enum_forward_resolves_to_last_full_enum() -> None:
+    b = Builder()
+    fwd = b.enum("e", 4, [])
+    b.ptr(fwd)
+    b.enum("e", 4, [("A", 0)])
+    b.enum("e", 4, [("B", 1)])
+    res = _check(b.blob())
+    ptr_new = int(res.type_map[2])
+    target = int(res.btf.record(ptr_new)[2])
+    assert target == int(res.type_map[4])
+
+
+def test_enum64_and_enum_forward_are_compatible() -> None:
+    b = Builder()
+    b.ptr(b.enum("e", 4, []))
+    b.enum64("e", 8, [("BIG", 1 << 40)])
+    res = _check(b.blob())
+    assert [k for k, _ in _kinds_names(res)] == ["PTR", "ENUM64"]
+
+
+def test_typedefs_are_reference_types_in_v16() -> None:
+    b = Builder()
+    for _ in range(2):
+        i = b.int_("int")
+        b.typedef("t", i)
+        b.typedef("t", b.ptr(i))  # same name, different target: stays distinct
+    res = _check(b.blob())
+    assert [k for k, _ in _kinds_names(res)].count("TYPEDEF") == 2
+
+
+def test_var_datasec_never_merged() -> None:
+    b = Builder()
+    i = b.int_("int")
+    v1 = b.var("x", i)
+    v2 = b.var("x", i)
+    b.datasec(".data", 8, [(v1, 0, 4), (v2, 4, 4)])
+    res = _check(b.blob())
+    assert [k for k, _ in _kinds_names(res)] == ["INT", "VAR", "VAR", "DATASEC"]
+
+
+def test_func_proto_and_decl_tags() -> None:
+    b = Builder()
+    for _ in range(2):
+        i = b.int_("int")
+        fp = b.func_proto(i, [("a", i), (0, 0)])
+        f = b.func("f", fp)
+        b.decl_tag("tag", f, -1)
+        b.decl_tag("tag", f, 0)
+    res = _check(b.blob())
+    assert [k for k, _ in _kinds_names(res)] == ["INT", "FUNC_PROTO", "FUNC", "DECL_TAG", "DECL_TAG"]
+
+
+def _array_bug_blob() -> bytes:
+    """``struct S {int f1[2]; int f2[2];}`` with one array type for both fields, then
+    ``struct S {int f1[2]; char f2[2];}``: equal names, sizes and offsets."""
+    b = Builder()
+    i = b.int_("int")
+    a = b.array(i, i, 2)
+    b.struct("S", 16, [("f1", a, 0), ("f2", a, 64)])
+    i2 = b.int_("int")
+    c = b.int_("char", 1, 8, 0)
+    a1 = b.array(i2, i2, 2)
+    a2 = b.array(c, i2, 2)
+    b.struct("S", 16, [("f1", a1, 0), ("f2", a2, 64)])
+    return b.blob()
+
+
+def test_identical_array_bug_reproduced_matches_libbpf() -> None:
+    lib = oracle_or_skip()
+    blob = _array_bug_blob()
+    res = _ours(blob, reproduce_array_bug=True)
+    assert res.btf.to_bytes() == lib.dedup_bytes(blob)
+    # libbpf merged the char[2] struct into the int[2] one
+    assert [k for k, _ in _kinds_names(res)].count("STRUCT") == 1
+
+
+def test_identical_array_bug_fixed_by_default() -> None:
+    lib = oracle_or_skip()
+    blob = _array_bug_blob()
+    res = _ours(blob)
+    assert res.btf.to_bytes() != lib.dedup_bytes(blob)
+    out = res.btf
+    structs = [i for i in range(1, out.type_cnt) if out.kind_name(i) == "STRUCT"]
+    assert len(structs) == 2
+    elem_names = []
+    for sid in structs:
+        rec = out.record(sid)
+        f2_array = int(rec[3 + 3 + 1])
+        elem_names.append(out.name(int(out.record(f2_array)[3])))
+    assert elem_names == ["int", "char"]
+    # every type of the second struct's graph except the char array is shared
+    assert [k for k, _ in _kinds_names(res)] == ["INT", "ARRAY", "STRUCT", "INT", "ARRAY", "STRUCT"]
+
+
+def test_reference_loop_is_eloop() -> None:
+    lib = oracle_or_skip()
+    b = Builder()
+    b.ref(TYPEDEF, 2, "t")
+    b.ref(PTR, 1)
+    blob = b.blob()
+    with pytest.raises(OracleError) as lib_err:
+        lib.dedup_bytes(blob)
+    assert lib_err.value.errno == 40  # ELOOP
+    with pytest.raises(DedupError, match=r"\[1\].*ELOOP"):
+        _ours(blob)
+
+
+def test_var_inside_equivalence_is_einval() -> None:
+    lib = oracle_or_skip()
+    b = Builder()
+    i = b.int_("int")
+    b.struct("S", 4, [("a", b.var("v", i), 0)])
+    b.struct("S", 4, [("a", b.var("v", i), 0)])
+    blob = b.blob()
+    with pytest.raises(OracleError) as lib_err:
+        lib.dedup_bytes(blob)
+    assert lib_err.value.errno == 22  # EINVAL
+    with pytest.raises(DedupError, match=r"VAR \[\d+\].*EINVAL"):
+        _ours(blob)
+
+
+def test_strs_deduped_keeps_string_blob() -> None:
+    b = Builder()
+    b.s("unused")
+    b.int_("int")
+    btf = parse_raw(b.blob())
+    btf.strs_deduped = True
+    res = dedup(btf)
+    assert res.btf.strings.data == btf.strings.data
+
+
+def test_big_endian_input_keeps_byte_order() -> None:
+    lib = oracle_or_skip()
+    b = Builder()
+    for _ in range(2):
+        i = b.int_("int")
+        b.ptr(i)
+    le = b.blob()
+    btf = parse_raw(le)
+    be_btf = type(btf).from_words(btf.words, btf.strings.data, byteorder=">")
+    be = be_btf.to_bytes()
+    res = dedup(parse_raw(be))
+    assert res.btf.byteorder == ">"
+    assert res.btf.to_bytes() == lib.dedup_bytes(be)
+
+
+def test_unknown_strategy() -> None:
+    b = Builder()
+    b.int_("int")
+    with pytest.raises(BtfUsageError):
+        _ours(b.blob(), strategy="cilium")
