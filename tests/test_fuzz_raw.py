@@ -19,15 +19,13 @@ import lzma
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from btfdedup.io.raw import parse_raw
+from btfdedup.model.btf import Btf
 
-from btfdedup.model.btf import Btf  # noqa: E402
-from btfdedup.io.raw import parse_raw  # noqa: E402
-
-from .test_io_malformed import (  # noqa: E402
+from .test_io_malformed import (
     BASE_61,
     CUS,
     MODULES,

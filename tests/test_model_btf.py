@@ -101,3 +101,50 @@ def test_multi_level_split_ids_and_strings_continue() -> None:
     bad = Btf.from_words
     with pytest.raises(BtfFormatError, match=r"type \[3\].*type ID 9"):
         bad(np.array([0, _info(Kind.PTR), 9], dtype=np.uint32), b"", base=s1)
+
+
+def _libbpf_swapped(data: bytes, base: bytes | None = None) -> bytes:
+    """libbpf's own big-endian image of ``data`` (btf__set_endianness + raw data)."""
+    import ctypes
+
+    from tests.oracle.libbpf import Libbpf, OracleUnavailable
+
+    try:
+        lib = Libbpf.v16()
+    except OracleUnavailable as e:
+        pytest.skip(f"libbpf v1.6 oracle unavailable: {e}")
+    c = lib._c
+    c.btf__set_endianness.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    c.btf__set_endianness.restype = ctypes.c_int
+    bh = lib.parse(base) if base is not None else None
+    try:
+        h = lib.parse(data, bh)
+        try:
+            assert c.btf__set_endianness(h.p, 1) == 0  # BTF_BIG_ENDIAN
+            return h.raw_data()
+        finally:
+            h.free()
+    finally:
+        if bh is not None:
+            bh.free()
+
+
+def _swapped(btf: Btf) -> Btf:
+    return Btf(btf.words, btf.type_start, btf.strings, base=btf.base, byteorder=">", hdr_len=btf.hdr_len)
+
+
+def test_big_endian_writer_matches_libbpf_on_real_btf() -> None:
+    """Judge: libbpf v1.6 writing the same BTF in big endian, byte for byte."""
+    from tests.conftest import FIXTURES
+
+    paths = sorted((FIXTURES / "cus").glob("*.btf"))[:5]
+    if not paths:
+        pytest.skip("no CU fixtures under corpora/cus")
+    for p in paths:
+        data = p.read_bytes()
+        be = _swapped(parse_raw(data)).to_bytes()
+        assert be == _libbpf_swapped(data), p.name
+        # ... and reading the big-endian bytes back gives the little-endian original.
+        back = parse_raw(be)
+        assert back.byteorder == ">"
+        assert Btf(back.words, back.type_start, back.strings, hdr_len=back.hdr_len).to_bytes() == data
