@@ -51,7 +51,9 @@ def main() -> int:
         ours = best(ours_fn, a.repeat)
         line = f"  {fmt:<5} ours {ours:.3f} s (+load {ours + t_load:.3f} s)"
         if bpftool:
-            ref_t = best(lambda args=args: subprocess.run([bpftool, *args], stdout=subprocess.DEVNULL, check=True), a.repeat)
+            ref_t = best(
+                lambda args=args: subprocess.run([bpftool, *args], stdout=subprocess.DEVNULL, check=True), a.repeat
+            )
             same = subprocess.run([bpftool, *args], capture_output=True, check=True).stdout == ours_fn()
             line += f"   bpftool {ref_t:.3f} s   identical={same}"
         print(line)

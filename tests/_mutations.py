@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 
-from _btf_build import (
+from tests._btf_build import (
     ARRAY,
     CONST,
     DATASEC,
@@ -507,8 +507,155 @@ def graph_cases() -> Iterator[Case]:
     yield "ptr_target", b.blob()  # const func_proto: valid
 
 
+def _special(
+    node_size: int = 24, lock: bool = True, value: str = "contains:foo:node", node_off: int = 64, locks: int = 1
+) -> bytes:
+    b = Builder()
+    long_ = b.int_("long", 8, 64, 1)
+    i = b.int_()
+    lh = b.struct("bpf_list_head", 16, [("a", long_, 0), ("b", long_, 64)])
+    ln = b.struct("bpf_list_node", node_size, [("a", long_, 0), ("b", long_, 64), ("c", long_, 128)])
+    sl = b.struct("bpf_spin_lock", 4, [("val", i, 0)])
+    b.struct("foo", 40, [("v", long_, 0), ("node", ln, node_off)])
+    mem: list[tuple[str | int, int, int]] = [("h", lh, 0)]
+    mem += [(f"l{k}", sl, 128 + 32 * k) for k in range(locks if lock else 0)]
+    s = b.struct("s", 32, mem)
+    b.decl_tag(value, s, 0)
+    return b.blob()
+
+
+def special_field_cases() -> Iterator[Case]:
+    """BPF special fields (btf_parse_struct_metas): lock uniqueness, layouts, graph-root tags."""
+    yield "special_fields", _special()
+    yield "special_fields", _special(lock=False)
+    yield "special_fields", _special(locks=2)
+    yield "special_fields", _special(value="contains:foo:nodex")
+    yield "special_fields", _special(value="contains:bar:node")
+    yield "special_fields", _special(value="contains:foo")
+    yield "special_fields", _special(value="contains:foo:")
+    yield "special_fields", _special(value="holds:foo:node")
+    yield "special_fields", _special(node_off=96)
+    yield "special_fields", _special(node_size=32)
+    for off in (8, 16, 32, 64):
+        b = Builder()
+        i = b.int_()
+        sl = b.struct("bpf_spin_lock", 4, [("val", i, 0)])
+        b.struct("s", 16, [("l", sl, off)])
+        yield "special_fields", b.blob()
+    b = Builder()
+    i = b.int_()
+    rc = b.struct("bpf_refcount", 4, [("a", i, 0)])
+    b.struct("s", 8, [("r", rc, 0), ("q", rc, 32)])
+    yield "special_fields", b.blob()
+
+
+def resolve_cases() -> Iterator[Case]:
+    """Resolution corner cases: members through modifiers, kflag members through typedefs, sinks."""
+    b = Builder()
+    u = b.int_("unsigned int", 4, 32, 0)
+    td = b.typedef("u32", u)
+    cst = b.const(td)
+    b.struct("s", 4, [("a", cst, (3 << 24) | 0), ("b", cst, (29 << 24) | 3)], kflag=1)
+    yield "resolve_misc", b.blob()  # bitfields through const typedef: valid
+    b = Builder()
+    u = b.int_("unsigned int", 4, 32, 0)
+    td = b.typedef("u32", u)
+    b.struct("s", 4, [("a", td, (33 << 24) | 0)], kflag=1)
+    yield "resolve_misc", b.blob()
+    b = Builder()
+    u = b.int_("u3", 1, 3, 0)
+    td = b.typedef("u3_t", u)
+    b.array(td, b.int_("unsigned int", 4, 32, 0), 4)
+    yield "resolve_misc", b.blob()  # array of a non-regular int through a typedef
+    b = Builder()
+    i = b.int_()
+    p = b.func_proto(i, [])
+    b.func("f", p, 1)
+    b.ptr(3)
+    yield "resolve_misc", b.blob()  # pointer to FUNC
+    b = Builder()
+    i = b.int_()
+    p = b.func_proto(i, [])
+    f = b.func("f", p, 1)
+    b.const(f)
+    yield "resolve_misc", b.blob()  # const FUNC after the FUNC resolved
+    b = Builder()
+    i = b.int_()
+    c = b.const(5)
+    p = b.func_proto(i, [])
+    b.func("f", p, 1)
+    b.ptr(c)
+    yield "resolve_misc", b.blob()  # const FUNC before the FUNC resolved
+    b = Builder()
+    i = b.int_()
+    td = b.typedef("t", i)
+    v = b.var("v", td)
+    b.datasec(".data", 4, [(v, 0, 4)])
+    yield "resolve_misc", b.blob()
+    b = Builder()
+    i = b.int_()
+    f = b.fwd("later")
+    b.func_proto(f, [])
+    yield "resolve_misc", b.blob()  # FUNC_PROTO returning a FWD
+    b = Builder()
+    i = b.int_()
+    f = b.fwd("later")
+    b.func_proto(i, [("x", f)])
+    yield "resolve_misc", b.blob()
+    b = Builder()
+    i = b.int_()
+    u = b.struct("u", 4, [("a", i, 0), ("b", i, 0)], union=True)
+    b.decl_tag("t", u, 1)
+    b.decl_tag("t", u, 2)
+    yield "resolve_misc", b.blob()
+    b = Builder()
+    i = b.int_()
+    arr = b.array(i, i, 0)
+    b.struct("flex", 4, [("n", i, 0), ("data", arr, 32)])
+    yield "resolve_misc", b.blob()  # flexible array member at the end: valid
+    b = Builder()
+    i = b.int_()
+    arr = b.array(i, i, 0x40000000)
+    b.struct("huge", 8, [("data", arr, 0)])
+    yield "resolve_misc", b.blob()
+    b = Builder()
+    i = b.int_()
+    arr = b.array(i, i, 0x3FFFFFFF)
+    arr2 = b.array(arr, i, 2)
+    b.var("big", arr2)
+    yield "resolve_misc", b.blob()  # nested arrays overflowing u32
+    b = Builder()
+    i = b.int_()
+    e = b.enum("e", 4, [("A", 1)])
+    b.struct("s", 4, [("a", e, (33 << 24) | 0)], kflag=1)
+    yield "resolve_misc", b.blob()
+    b = Builder()
+    i = b.int_()
+    f = b.float_("float", 4)
+    b.struct("s", 6, [("a", f, 16)])
+    yield "resolve_misc", b.blob()
+    b = Builder()
+    i = b.int_()
+    b.ptr(0)
+    b.typedef("vt", 0)
+    b.const(0)
+    b.volatile(4)
+    yield "resolve_misc", b.blob()  # void through modifiers: valid
+    b = Builder()
+    i = b.int_()
+    td = b.typedef("vt", 0)
+    b.struct("s", 4, [("a", td, 0)])
+    yield "resolve_misc", b.blob()  # a member of a void typedef
+
+
 def synthetic_cases() -> list[Case]:
-    return list(header_cases()) + list(kind_cases()) + list(graph_cases())
+    return (
+        list(header_cases())
+        + list(kind_cases())
+        + list(graph_cases())
+        + list(special_field_cases())
+        + list(resolve_cases())
+    )
 
 
 # ---------------------------------------------------------------- generic byte mutations

@@ -243,3 +243,13 @@ def test_bpf_object_corpora_match_reference(corpora_dir: Path, tmp_path: Path) -
         out = tmp_path / ref
         assert main(["dedup", *paths, "-o", str(out)]) == 0
         assert out.read_bytes() == (d / ref).read_bytes(), ref
+
+
+def test_output_in_missing_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dedup", CUS[0], "-o", str(tmp_path / "nope" / "o.btf")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_output_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dedup", CUS[0], "-o", str(tmp_path)]) == 1
+    assert "is a directory" in capsys.readouterr().err

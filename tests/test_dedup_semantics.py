@@ -240,3 +240,80 @@ def test_unknown_strategy() -> None:
     b.int_("int")
     with pytest.raises(BtfUsageError):
         _ours(b.blob(), strategy="cilium")
+
+
+class SplitBuilder(Builder):
+    """Split BTF on a :class:`Builder` base: IDs after the base's, string offsets
+    after the base's string section."""
+
+    def __init__(self, base: Builder) -> None:
+        super().__init__()
+        self.base = base
+        self.strs = bytearray()
+        self._str_off = {}
+        self.first_id = len(base.types) + 1
+        self.str_start = len(base.strs)
+
+    def s(self, text: str | bytes) -> int:
+        raw = text.encode("latin-1") if isinstance(text, str) else bytes(text)
+        if raw not in self._str_off:
+            self._str_off[raw] = self.str_start + len(self.strs)
+            self.strs += raw + b"\0"
+        return self._str_off[raw]
+
+    def add(self, words: list[int]) -> int:  # type: ignore[override]
+        return super().add(words) + self.first_id - 1
+
+
+def _check_split(base: Builder, split: SplitBuilder) -> DedupResult:
+    lib = oracle_or_skip()
+    base_blob, split_blob = base.blob(), split.blob()
+    res = dedup(parse_raw(split_blob, base=parse_raw(base_blob)))
+    assert res.btf.to_bytes() == lib.dedup_bytes(split_blob, base=base_blob)
+    forced = dedup(parse_raw(split_blob, base=parse_raw(base_blob)), force_collisions=True)
+    assert forced.btf.to_bytes() == lib.dedup_bytes(split_blob, base=base_blob, force_collisions=True)
+    return res
+
+
+def test_split_types_equal_to_base_collapse_into_base() -> None:
+    base = Builder()
+    i = base.int_("int")
+    s = base.struct("foo", 4, [("x", i, 0)])
+    base.ptr(s)
+    split = SplitBuilder(base)
+    si = split.int_("int")
+    ss = split.struct("foo", 4, [("x", si, 0)])
+    split.ptr(ss)
+    split.typedef("foo_t", ss)  # the only new type
+    res = _check_split(base, split)
+    assert res.btf.nr_types == 1 and res.btf.kind_name(res.btf.start_id) == "TYPEDEF"
+    assert res.type_map[split.first_id :].tolist() == [1, 2, 3, 4]
+
+
+def test_split_struct_needing_base_fwd_stays_in_split() -> None:
+    """hypot_adjust_canon: equivalence would need the base FWD resolved to a split
+    struct; the base FWD is redirected, the split struct kept."""
+    base = Builder()
+    f = base.fwd("foo")
+    pf = base.ptr(f)
+    base.struct("holder", 8, [("f", pf, 0)])
+    split = SplitBuilder(base)
+    i = split.int_("int")
+    foo = split.struct("foo", 4, [("x", i, 0)])
+    split.struct("holder", 8, [("f", split.ptr(foo), 0)])
+    split.ptr(f)  # a split reference to the base FWD
+    res = _check_split(base, split)
+    names = _kinds_names(res)
+    assert ("STRUCT", "holder") in names and ("STRUCT", "foo") in names
+    assert res.type_map[f] == f  # base IDs stay put
+
+
+def test_split_enum_fwd_in_base_repointed() -> None:
+    base = Builder()
+    e = base.enum("e", 4, [])
+    base.ptr(e)
+    split = SplitBuilder(base)
+    full = split.enum("e", 4, [("A", 1)])
+    split.ptr(e)
+    res = _check_split(base, split)
+    assert res.type_map[full] == res.btf.start_id

@@ -31,6 +31,7 @@ import re
 import resource
 import struct
 import subprocess
+import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -839,6 +840,73 @@ def test_truncated_compressed_input_through_load(tmp_path: Path) -> None:
     raw = VMLINUX_618.read_bytes()
     err = _load_reject(tmp_path, raw[: len(raw) // 2], name="vmlinux.btf.xz")
     assert "xz" in err.rule
+
+
+# ============================================================================ numba bounds
+
+
+_BOUNDSCHECK_DRIVER = """
+import lzma, random, sys
+import numpy as np
+from btfdedup.errors import BtfFormatError
+from btfdedup.io.raw import parse_raw
+from btfdedup.model import fields as f
+from tests.test_io_malformed import BASE_61, _flips, _set_word, _small_cus, _small_modules
+
+# Bounds checking must really be on: a walk over a lying type_start has to trap.
+w = np.array([0, (4 << 24) | 5, 0], dtype=np.uint32)
+try:
+    f._first_bad_field(w, np.array([0, 3], dtype=np.int64), np.uint32(10), np.uint32(0), np.uint32(5),
+                       f.TID_FIRST, f.TID_STRIDE, f.TID_FIXED, f.TID_PER_VLEN, f.STR_STRIDE, f.STR_PER_VLEN)
+except IndexError:
+    pass
+else:
+    sys.exit("NUMBA_BOUNDSCHECK=1 had no effect: the check below would prove nothing")
+
+base = parse_raw(lzma.decompress(BASE_61.read_bytes()))
+inputs = [(p.read_bytes(), None) for p in _small_cus(6)] + [(p.read_bytes(), base) for p in _small_modules(6)]
+rng = random.Random(99)
+n = 0
+def attempt(data, b):
+    global n
+    n += 1
+    try:
+        parse_raw(data, base=b)
+    except BtfFormatError:
+        pass
+for data, b in inputs:
+    btf = parse_raw(data, base=b)
+    for i in range(0, btf.nr_types, max(1, btf.nr_types // 40)):
+        p = int(btf.type_start[i])
+        for vlen in (1, 2, 0xFFFF, 0xFFFFFF):
+            attempt(_set_word(data, p + 1, (int(btf.words[p + 1]) & 0xFF000000) | vlen), b)
+        for kind in (4, 6, 13, 15, 19, 20, 127):
+            attempt(_set_word(data, p + 1, (kind << 24) | (int(btf.words[p + 1]) & 0xFFFFFF)), b)
+for _ in range(600):
+    data, b = rng.choice(inputs)
+    attempt(_flips(data, rng)[1], b)
+print(n)
+"""
+
+
+def test_no_out_of_bounds_access_inside_numba(tmp_path: Path) -> None:
+    """numba does no bounds checking in compiled code, so an out-of-range index
+    would read garbage silently.  Recompile with NUMBA_BOUNDSCHECK=1 (fresh
+    cache) and drive vlen/kind mutations of every sampled record plus random
+    flips through the reader: any out-of-bounds access raises IndexError there."""
+    _need(CUS)
+    _need(BASE_61)
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    proc = subprocess.run(
+        [sys.executable, "-c", _BOUNDSCHECK_DRIVER],
+        cwd=str(FIXTURES.parent),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert int(proc.stdout.strip().splitlines()[-1]) > 1000
 
 
 # ============================================================================ CLI

@@ -257,3 +257,18 @@ def test_merge_all_1121_modules(lib: Libbpf, corpora_dir: Path) -> None:
     assert ours.to_bytes() == lib.merge_modules_bytes(datas, base_bytes)
     # The recipe is the one the shipped reference was made with.
     assert lib.merge_modules_dedup_bytes(datas, base_bytes) == (d / "modules-all-dedup.libbpf.btf").read_bytes()
+
+
+def test_merge_onto_a_split_base(lib: Libbpf, base: Btf, base_bytes: bytes) -> None:
+    """Multi-level split (libbpf >= 1.6): standalone CUs merged onto a module that is
+    itself split on vmlinux; strings found anywhere in the chain keep their offsets."""
+    mod_bytes = _read(MODULES[-1])
+    mid = parse_raw(mod_bytes, base=base)
+    datas = [_read(p) for p in CUS[:3]]
+    ours = merge([parse_raw(d) for d in datas], mid)
+    assert ours.start_id == mid.type_cnt and ours.strings.start_off == mid.strings.end_off
+    with lib.parse(base_bytes) as bh, lib.parse(mod_bytes, bh) as mh, lib.new_empty_split(mh) as dst:
+        for d in datas:
+            with lib.parse(d) as src:
+                lib.add_btf(dst, src)
+        assert ours.to_bytes() == lib.raw_data(dst)

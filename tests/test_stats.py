@@ -15,6 +15,7 @@ import shutil
 import struct
 import subprocess
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,23 @@ def test_stats_cli(edge_file: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     bad.write_bytes(b"not btf at all")
     assert cli_main(["stats", str(bad)]) == 1
     assert capsys.readouterr().err.startswith("btfdedup: error:")
+
+
+module_split_files = _raw.module_split_files
+big_plain = _raw.big_plain
+
+
+@pytest.mark.corpus
+def test_corpus_stats_of_every_module(corpora_dir: Path, module_split_files: list[Path]) -> None:
+    need_bpftool()
+    base_path = corpora_dir / "modules-6.1" / "vmlinux.btf"
+    base = btfdedup.load(str(base_path))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        refs = pool.map(lambda p: bpftool_raw(p, base_path), module_split_files)
+        for p, ref in zip(module_split_files, refs, strict=True):
+            st = btf_stats(btfdedup.load(str(p), base=base))
+            counts, sizes, dups, named, anon = reference_from_bpftool(ref)
+            got = ({k.kind: k.count for k in st.kinds}, {k.kind: k.bytes for k in st.kinds}, st.duplicate_types)
+            assert got == (dict(counts), dict(sizes), sum(dups.values())), p.name
+            assert (st.named_types, st.anon_types) == (named, anon), p.name
+            assert st.total_bytes == p.stat().st_size, p.name

@@ -290,4 +290,8 @@ def dedup(
         "seconds": times,
         "cpu_seconds": cpu,
     }
-    return DedupResult(btf=out, type_map=final, ext=ext_out, stats=stats)
+    # Base types stay where they are, even a base FWD whose references were redirected
+    # to a split struct: the ID map says where each *type* went.
+    type_map = final.copy()
+    type_map[:start_id] = np.arange(start_id, dtype=np.uint32)
+    return DedupResult(btf=out, type_map=type_map, ext=ext_out, stats=stats)

@@ -45,28 +45,28 @@ _VLEN = np.uint32(VLEN_MASK)
 _M31 = np.uint64(31)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def combine(h, v):  # type: ignore[no-untyped-def]
     """libbpf ``hash_combine``: ``h * 31 + v`` modulo 2**64."""
     return h * _M31 + np.uint64(v)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def vlen_at(W, p):  # type: ignore[no-untyped-def]
     return np.int64(W[p + 1] & _VLEN)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def kflag_at(W, p):  # type: ignore[no-untyped-def]
     return (W[p + 1] >> np.uint32(31)) != 0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def is_mapped(mp, tid):  # type: ignore[no-untyped-def]
     return mp[tid] <= MAX_MAPPED
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def resolve(mp, tid):  # type: ignore[no-untyped-def]
     """Follow canonical links while the type is mapped to another type."""
     while mp[tid] <= MAX_MAPPED and mp[tid] != tid:
@@ -74,7 +74,7 @@ def resolve(mp, tid):  # type: ignore[no-untyped-def]
     return tid
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def resolve_fwd(mp, kinds, tid):  # type: ignore[no-untyped-def]
     """A FWD resolved to the STRUCT/UNION it is linked to, if any; else unchanged."""
     if kinds[tid] != K_FWD:
@@ -85,12 +85,12 @@ def resolve_fwd(mp, kinds, tid):  # type: ignore[no-untyped-def]
     return tid
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def equal_common(W, p1, p2):  # type: ignore[no-untyped-def]
     return W[p1] == W[p2] and W[p1 + 1] == W[p2 + 1] and W[p1 + 2] == W[p2 + 2]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def equal_int_tag(W, p1, p2):  # type: ignore[no-untyped-def]
     return equal_common(W, p1, p2) and W[p1 + 3] == W[p2 + 3]
 
@@ -108,7 +108,7 @@ def equal_enum(W, p1, p2, k1):  # type: ignore[no-untyped-def]
     return True
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def is_any_enum(k):  # type: ignore[no-untyped-def]
     return k == K_ENUM or k == K_ENUM64
 
@@ -139,12 +139,12 @@ def shallow_equal_struct(W, p1, p2):  # type: ignore[no-untyped-def]
     return True
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def equal_array(W, p1, p2):  # type: ignore[no-untyped-def]
     return equal_common(W, p1, p2) and W[p1 + 3] == W[p2 + 3] and W[p1 + 4] == W[p2 + 4] and W[p1 + 5] == W[p2 + 5]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def compat_array(W, p1, p2):  # type: ignore[no-untyped-def]
     return equal_common(W, p1, p2) and W[p1 + 5] == W[p2 + 5]
 

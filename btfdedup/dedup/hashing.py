@@ -33,7 +33,6 @@ H_fnproto                 H_common, then per param name_off and type
 from __future__ import annotations
 
 import numpy as np
-
 from numba import njit
 
 from btfdedup.dedup.graph import (
@@ -68,7 +67,9 @@ def _pow31(n: int) -> np.ndarray:
     return np.cumprod(p, dtype=np.uint64)
 
 
-def _tail_poly(W: np.ndarray, pos: np.ndarray, vlen: np.ndarray, stride: int, second: int) -> np.ndarray:
+def _tail_poly(
+    W: np.ndarray, pos: np.ndarray, vlen: np.ndarray, stride: int, second: int
+) -> tuple[np.ndarray, np.ndarray]:
     """For records at ``pos`` with ``vlen`` elements of ``stride`` words, the polynomial
     contribution of the (word 0, word ``second``) pairs of their elements, and 31**(2 vlen)."""
     vlen = vlen.astype(np.int64)

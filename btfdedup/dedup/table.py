@@ -89,7 +89,7 @@ class CandidateTable:
                                   np.int32(type_id)))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _index_of(key, meta):  # type: ignore[no-untyped-def]
     h = key * _GOLDEN
     return np.int64(h >> np.uint64(64 - meta[M_BITS]))
@@ -109,7 +109,7 @@ def table_find(tkeys, tslot, meta, key):  # type: ignore[no-untyped-def]
         i = (i + 1) & mask
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _sync(slots, meta, slot):  # type: ignore[no-untyped-def]
     gen = meta[M_GEN]
     seen = slots[slot, 3]
@@ -128,7 +128,7 @@ def table_first(slots, meta, slot):  # type: ignore[no-untyped-def]
     return slots[slot, 0]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def table_next(nodes, slots, slot, node):  # type: ignore[no-untyped-def]
     """Entry after ``node`` in walk order, or -1."""
     if slots[slot, 2]:

@@ -128,6 +128,9 @@ def build_btf(
     source file, so errors can name file offsets.
     """
     _check_strings(strings, base, source, str_base_offset)
+    if layout_table is None and layout:
+        # Callers rebuilding a parsed object pass its layout bytes only.
+        layout_table = parse_layout(layout, byteorder, source, 0)
     sizes = KindSizes(layout_table)
     start_id = base.type_cnt if base is not None else 1
     if type_start is not None:

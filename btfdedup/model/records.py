@@ -105,6 +105,29 @@ def record_sizes_words(info: np.ndarray, sizes: KindSizes | None = None) -> np.n
     return 3 + sizes.fixed_words[kind] + vlen * sizes.vlen_words[kind]
 
 
+@njit(cache=True, nogil=True)
+def _first_bad_start(words, ts, fixed_words, vlen_words, known):  # type: ignore[no-untyped-def]
+    # Every read is guarded: words[p + 1] only after 0 <= p and p + 3 <= n_words.
+    n_words = words.shape[0]
+    m = ts.shape[0]
+    if m == 0 or ts[0] != 0:
+        return 0
+    for i in range(m - 1):
+        p = ts[i]
+        if p < 0 or p + 3 > n_words:
+            return i
+        info = words[p + 1]
+        kind = (info >> KIND_SHIFT) & KIND_MASK
+        if known[kind] == 0:
+            return i
+        size = 3 + fixed_words[kind] + (info & VLEN_MASK) * vlen_words[kind]
+        if ts[i + 1] != p + size:
+            return i
+    if ts[m - 1] != n_words:
+        return m - 1
+    return -1
+
+
 def first_bad_start(words: np.ndarray, type_start: np.ndarray, sizes: KindSizes | None = None) -> int:
     """Check caller-supplied record boundaries before anything indexes with them.
 
@@ -115,22 +138,9 @@ def first_bad_start(words: np.ndarray, type_start: np.ndarray, sizes: KindSizes 
     wrong one must never reach them.
     """
     sizes = sizes or KindSizes()
-    n_words = int(words.shape[0])
     ts = np.asarray(type_start)
-    if ts.ndim != 1 or len(ts) == 0 or ts.dtype.kind not in "iu":
+    if ts.ndim != 1 or ts.dtype.kind not in "iu":
         return 0
-    ts = ts.astype(np.int64, copy=False)
-    if int(ts[0]) != 0:
-        return 0
-    steps = np.diff(ts)
-    short = np.flatnonzero(steps < 3)
-    if len(short):
-        return int(short[0]) + 1
-    # Every step is >= 3 and the first start is 0, so all starts are increasing;
-    # the last start must be the end of the words before any header is read.
-    if int(ts[-1]) != n_words:
-        return len(ts) - 1
-    info = words[ts[:-1] + 1].astype(np.int64)
-    kind = (info >> KIND_SHIFT) & KIND_MASK
-    bad = np.flatnonzero((steps != record_sizes_words(info, sizes)) | (sizes.known[kind] == 0))
-    return int(bad[0]) if len(bad) else -1
+    words = np.ascontiguousarray(words, dtype=np.uint32)
+    ts = np.ascontiguousarray(ts, dtype=np.int64)
+    return int(_first_bad_start(words, ts, sizes.fixed_words, sizes.vlen_words, sizes.known))

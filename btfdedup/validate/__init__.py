@@ -28,6 +28,7 @@ from btfdedup.validate import array as _array
 from btfdedup.validate import composite as _composite
 from btfdedup.validate import datasec as _datasec
 from btfdedup.validate import enum as _enum
+from btfdedup.validate import fields as _fields
 from btfdedup.validate import func as _func
 from btfdedup.validate import ref as _ref
 from btfdedup.validate import scalar as _scalar
@@ -192,7 +193,14 @@ class _Run:
             reason, err = _tags.TAG_REASONS[int(code)]
             local = int(tid) - start_id
             probs.append(self._problem(local, reason, err, "type_tags", None, logged=int(code) != _tags.TAGS_MISSING))
-        self._add(probs)
+        if self._add(probs) or base is not None:
+            return
+        self._add(
+            [
+                self._problem(local, reason, err, "struct_metas", None, logged=False)
+                for local, reason, err in _fields.check_struct_metas(ctx)
+            ]
+        )
 
     def _add(self, probs: list[Problem]) -> bool:
         """Append; True when validation should stop (stop_at_first and something was found)."""

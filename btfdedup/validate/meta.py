@@ -48,7 +48,7 @@ class MetaContext:
         self.rules = rules
         self.start_id = start_id
         starts, self.stop, self.stop_pos = walk_records(
-            self.words, self.type_len, rules.vlen_mask, rules.kind_max, TAIL_FIXED, TAIL_ELEM
+            self.words, self.type_len, rules.vlen_mask, rules.kind_mask, rules.kind_max, TAIL_FIXED, TAIL_ELEM
         )
         self.start = starts
         self.nt = len(starts)
@@ -56,7 +56,7 @@ class MetaContext:
         self.name_off = w[starts].astype(np.int64)
         self.info = w[starts + 1].astype(np.int64)
         self.size_type = w[starts + 2].astype(np.int64)
-        self.kind = (self.info >> 24) & 0x1F
+        self.kind = (self.info >> 24) & rules.kind_mask
         self.vlen = self.info & rules.vlen_mask
         self.kflag = (self.info >> 31) & 1
         #: Bytes left after each record's 12-byte header (``meta_left`` passed to check_meta).

@@ -31,6 +31,8 @@ class RuleSet:
     info_mask: int
     #: ``vlen`` width the kernel reads (follows info_mask).
     vlen_mask: int
+    #: ``BTF_INFO_KIND`` width: 5 bits (0x1f) in every release through 6.18.
+    kind_mask: int
     #: TYPE_TAG may carry kind_flag (attribute tags): 6.14.
     type_tag_kflag: bool
     #: DECL_TAG may carry kind_flag (attribute tags): 6.14.
@@ -70,6 +72,7 @@ def rules_for(version: tuple[int, int] | None = None) -> RuleSet:
         kind_max=kind_max,
         info_mask=0x9F00FFFF,
         vlen_mask=0xFFFF,
+        kind_mask=0x1F,
         type_tag_kflag=v >= (6, 14),
         decl_tag_kflag=v >= (6, 14),
         dots_in_identifiers=v >= (6, 8),

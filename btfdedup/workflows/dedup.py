@@ -13,6 +13,7 @@ the source's string section.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,15 @@ class DedupRun:
         }
 
 
+def check_output_path(output: str) -> None:
+    """Fail early, before any work, when ``output`` cannot be written as a file."""
+    if os.path.isdir(output):
+        raise BtfUsageError(f"{output}: is a directory (give the output file name)")
+    parent = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(parent):
+        raise BtfUsageError(f"{output}: directory {parent} does not exist")
+
+
 def dedup_files(
     paths: Sequence[str],
     output: str,
@@ -74,6 +84,7 @@ def dedup_files(
     from btfdedup.dedup import dedup
 
     t0 = time.perf_counter()
+    check_output_path(output)
     found = expand(paths)
     if not found.files:
         raise BtfUsageError("no input carries BTF" + (f" ({len(found.skipped)} files skipped)" if found.skipped else ""))

@@ -432,10 +432,18 @@ class Libbpf:
     def _merge_modules(self, modules: Sequence[bytes], bh: BtfHandle) -> BtfHandle:
         base_cnt = self.type_cnt(bh)
         dst = self.new_empty_split(bh)
+        # The modules are read on a second, private copy of the base.  btf__add_type
+        # resolves a source string (for a module, usually a *base* string) to a pointer
+        # and then btf__add_str -> btf__find_str(base) temporarily appends the string
+        # to the base's string set, which can realloc that set: when the source string
+        # lives in that same base, the pointer dangles and garbage gets interned
+        # (libbpf v1.6 and 1.1 alike; rare, depends on allocation slack).  With the
+        # source on its own base copy the lookup never aliases its argument.
+        src_base = self.parse(self.raw_data(bh))
         try:
             shift = 0
             for data in modules:
-                with self.parse(data, bh) as src:
+                with self.parse(data, src_base) as src:
                     n = self.type_cnt(src) - base_cnt
                     order = "<" if data[:2] == b"\x9f\xeb" else ">"
                     for rec in iter_records(data):
@@ -444,6 +452,8 @@ class Libbpf:
         except BaseException:
             dst.free()
             raise
+        finally:
+            src_base.free()
         return dst
 
     def merge_modules_bytes(self, modules: Sequence[bytes], base: bytes) -> bytes:

@@ -71,7 +71,7 @@ ERR_IDENTICAL_LOOP = 2  # IDENTICAL walked a modifier cycle (libbpf would not te
 _IDENTICAL_STEP_LIMIT = 1 << 26
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _is_modifier(k):  # type: ignore[no-untyped-def]
     return (k == K_CONST or k == K_VOLATILE or k == K_RESTRICT or k == K_PTR or k == K_TYPEDEF
             or k == K_FUNC or k == K_TYPE_TAG)

@@ -48,7 +48,7 @@ ERR_LOOP = 1  # -ELOOP: reference cycle
 ERR_KIND = 2  # -EINVAL: a kind the reference phase cannot handle
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _nfields(W, p, k):  # type: ignore[no-untyped-def]
     if k == K_ARRAY:
         return 2
@@ -57,7 +57,7 @@ def _nfields(W, p, k):  # type: ignore[no-untyped-def]
     return 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _field_pos(p, k, j):  # type: ignore[no-untyped-def]
     if k == K_ARRAY:
         return p + 3 + j  # element, then index
@@ -68,7 +68,7 @@ def _field_pos(p, k, j):  # type: ignore[no-untyped-def]
     return p + 2
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _is_ref_kind(k):  # type: ignore[no-untyped-def]
     return (k == K_CONST or k == K_VOLATILE or k == K_RESTRICT or k == K_PTR or k == K_TYPEDEF
             or k == K_FUNC or k == K_TYPE_TAG or k == K_DECL_TAG or k == K_ARRAY or k == K_FUNC_PROTO)

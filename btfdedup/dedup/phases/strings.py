@@ -11,7 +11,10 @@ starts are indexed, the lowest offset wins); non-split blobs start with ``""``.
 Implementation: the base chain's blobs and the own blob are one byte buffer indexed by
 global offset.  One compiled pass indexes the base's string starts by content, then
 walks the references in order, memoising the result per referenced offset, so each
-distinct offset is hashed once and each distinct content compared once.
+distinct offset is hashed once and each distinct content compared once.  The content
+index is sized for the string starts (kept at most half full, regrown when suffix
+references add more), since on this VM-class hardware first-touching a
+vmlinux-sized sparse table costs more than the whole walk.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _strlen(buf, o):  # type: ignore[no-untyped-def]
     e = o
     while buf[e] != 0:
@@ -34,7 +37,7 @@ def _strlen(buf, o):  # type: ignore[no-untyped-def]
     return e - o
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _hash(buf, o, n):  # type: ignore[no-untyped-def]
     h = _FNV_OFF
     for i in range(o, o + n):
@@ -56,7 +59,7 @@ def _lookup_or_add(buf, hkeys, hsrc, hlen, hval, bits, o, n, val):  # type: igno
             hsrc[i] = o
             hlen[i] = n
             hval[i] = val
-            return -1 - i
+            return -1
         if hkeys[i] == h and hlen[i] == n:
             same = True
             for j in range(n):
@@ -68,9 +71,32 @@ def _lookup_or_add(buf, hkeys, hsrc, hlen, hval, bits, o, n, val):  # type: igno
         i = (i + 1) & mask
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
+def _regrow(buf, hkeys, hsrc, hlen, hval, bits):  # type: ignore[no-untyped-def]
+    """The content index rebuilt at twice the capacity."""
+    nb = bits + 1
+    cap = 1 << nb
+    nk = np.zeros(cap, dtype=np.uint64)
+    ns = np.full(cap, -1, dtype=np.int32)
+    nl = np.zeros(cap, dtype=np.int32)
+    nv = np.zeros(cap, dtype=np.int32)
+    mask = cap - 1
+    for j in range(hsrc.shape[0]):
+        if hsrc[j] < 0:
+            continue
+        i = np.int64((hkeys[j] * _GOLDEN) >> np.uint64(64 - nb))
+        while ns[i] >= 0:
+            i = (i + 1) & mask
+        nk[i] = hkeys[j]
+        ns[i] = hsrc[j]
+        nl[i] = hlen[j]
+        nv[i] = hval[j]
+    return nk, ns, nl, nv, nb
+
+
+@njit(cache=True, nogil=True)
 def _remap_one(buf, o, start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src, out_len, state):  # type: ignore[no-untyped-def]
-    """New offset for the reference ``o``; ``state`` = [n_out, new_size]."""
+    """New offset for the reference ``o``; ``state`` = [n_out, new_size, entries]."""
     if o == 0 or o < start_off:
         return o
     lo = o - start_off
@@ -83,6 +109,7 @@ def _remap_one(buf, o, start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src, 
         out_src[state[0]] = o
         out_len[state[0]] = n
         state[0] += 1
+        state[2] += 1
         m = start_off + state[1]
         state[1] += n + 1
     else:
@@ -105,11 +132,15 @@ def _strings_pass(buf, start_off, is_split, W, ts, first_id, end_id, str_stride,
     for tid in range(first_id, end_id):
         p = ts[tid]
         n_refs += 1 + str_per_vlen[(W[p + 1] >> 24) & 0x7F] * (W[p + 1] & 0xFFFFFF)
-    # distinct contents <= base strings + distinct referenced own offsets
+    # distinct new contents <= distinct referenced own offsets; the index starts sized
+    # for the base strings and the own string starts and regrows for suffix references
     n_new = min(own_len, n_refs) + 2
-    bound = n_base + n_new
+    n_own = 2
+    for i in range(start_off, n_buf):
+        if buf[i] == 0:
+            n_own += 1
     bits = 4
-    while (1 << bits) < 2 * bound:
+    while (1 << bits) < 2 * (n_base + min(n_own, n_new) + 16):
         bits += 1
     cap = 1 << bits
     hkeys = np.zeros(cap, dtype=np.uint64)
@@ -124,20 +155,24 @@ def _strings_pass(buf, start_off, is_split, W, ts, first_id, end_id, str_stride,
             o += n + 1
     out_src = np.empty(n_new, dtype=np.int64)
     out_len = np.empty(n_new, dtype=np.int64)
-    state = np.zeros(2, dtype=np.int64)
+    state = np.zeros(3, dtype=np.int64)
+    state[2] = n_base + 1
     if not is_split:
         _lookup_or_add(buf, hkeys, hsrc, hlen, hval, bits, 0, 0, 0)
         out_src[0] = 0
         out_len[0] = 0
         state[0] = 1
         state[1] = 1
-    memo = np.full(max(own_len, 1), -1, dtype=np.int64)
+    memo = np.full(max(own_len, 1), -1, dtype=np.int32)
     for tid in range(first_id, end_id):
         p = ts[tid]
-        W[p] = _remap_one(buf, np.int64(W[p]), start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src, out_len,
-                          state)
         k = (W[p + 1] >> 24) & 0x7F
         cnt = str_per_vlen[k] * (W[p + 1] & 0xFFFFFF)
+        if 2 * (state[2] + cnt + 1) > hsrc.shape[0]:
+            while 2 * (state[2] + cnt + 1) > hsrc.shape[0]:
+                hkeys, hsrc, hlen, hval, bits = _regrow(buf, hkeys, hsrc, hlen, hval, bits)
+        W[p] = _remap_one(buf, np.int64(W[p]), start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src, out_len,
+                          state)
         stride = str_stride[k]
         q = p + 3
         for _ in range(cnt):
@@ -146,6 +181,8 @@ def _strings_pass(buf, start_off, is_split, W, ts, first_id, end_id, str_stride,
             q += stride
     res = ext_refs.copy()
     for i in range(ext_refs.shape[0]):
+        if 2 * (state[2] + 1) > hsrc.shape[0]:
+            hkeys, hsrc, hlen, hval, bits = _regrow(buf, hkeys, hsrc, hlen, hval, bits)
         res[i] = _remap_one(buf, np.int64(ext_refs[i]), start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src,
                             out_len, state)
     blob = np.zeros(state[1], dtype=np.uint8)

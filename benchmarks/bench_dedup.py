@@ -1,0 +1,169 @@
+"""Dedup of the raw 6.1 vmlinux BTF (3,408,970 types -> 94,762), btfdedup vs libbpf.
+
+Measured in the same run, on the same bytes:
+
+* the dedup call alone (btfdedup ``dedup`` on a parsed :class:`Btf`; libbpf
+  ``btf__dedup`` on a ``btf__new`` handle, parsing outside the timing);
+* the full pipeline bytes -> parse -> dedup -> raw bytes (``parse_raw`` + ``dedup`` +
+  ``to_bytes``; ``btf__new`` + ``btf__dedup`` + ``btf__raw_data``);
+* peak resident memory of the full pipeline, each side in a fresh interpreter
+  (``/proc/self/status`` VmHWM, which covers numpy and numba allocations);
+* numba's one-off compile time (empty cache dir) vs a cached start, in fresh processes.
+
+libbpf is the system ``libbpf.so.1`` (1.1.2; its dedup output equals v1.6's on this
+input).  Ratios are printed at the end of the run (see benchmarks/conftest.py).
+Run: ``pytest benchmarks/bench_dedup.py --benchmark-enable``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from btfdedup.dedup import dedup
+from btfdedup.io.raw import parse_raw
+from tests.oracle.libbpf import BtfHandle, Libbpf
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL = REPO / "corpora" / "cus" / "cu1412.btf"
+TYPES_OUT = 94_762
+
+G_DEDUP = "dedup vmlinux-raw (call alone)"
+G_PIPE = "parse+dedup+write vmlinux-raw"
+
+
+@pytest.fixture(scope="module")
+def parsed(vmlinux_raw_bytes: bytes) -> Any:
+    btf = parse_raw(vmlinux_raw_bytes)
+    dedup(parse_raw(SMALL.read_bytes()))  # load numba's cache outside the timing
+    return btf
+
+
+@pytest.mark.benchmark(group=G_DEDUP)
+def test_dedup_btfdedup(benchmark: Any, parsed: Any, report: Any) -> None:
+    res = benchmark.pedantic(dedup, args=(parsed,), rounds=3, iterations=1)
+    assert res.btf.nr_types == TYPES_OUT
+    benchmark.extra_info["phases_s"] = {k: round(v, 3) for k, v in res.stats["seconds"].items()}
+    report.record(f"{G_DEDUP}[btfdedup]", benchmark)
+
+
+@pytest.mark.benchmark(group=G_DEDUP)
+def test_dedup_libbpf(benchmark: Any, vmlinux_raw_bytes: bytes, libbpf_system: Libbpf, report: Any) -> None:
+    handles: list[BtfHandle] = []
+
+    def setup() -> tuple[tuple[BtfHandle], dict[str, Any]]:
+        while handles:
+            handles.pop().free()
+        h = libbpf_system.parse(vmlinux_raw_bytes)
+        handles.append(h)
+        return (h,), {}
+
+    benchmark.pedantic(libbpf_system.dedup, setup=setup, rounds=3, iterations=1)
+    assert libbpf_system.type_cnt(handles[0]) - 1 == TYPES_OUT
+    while handles:
+        handles.pop().free()
+    report.record(f"{G_DEDUP}[libbpf]", benchmark)
+
+
+@pytest.mark.benchmark(group=G_PIPE)
+def test_pipeline_btfdedup(benchmark: Any, vmlinux_raw_bytes: bytes, parsed: Any, report: Any) -> None:
+    def run() -> bytes:
+        return dedup(parse_raw(vmlinux_raw_bytes)).btf.to_bytes()
+
+    out = benchmark.pedantic(run, rounds=3, iterations=1)
+    assert len(out) == 4_113_171
+    report.record(f"{G_PIPE}[btfdedup]", benchmark)
+
+
+@pytest.mark.benchmark(group=G_PIPE)
+def test_pipeline_libbpf(benchmark: Any, vmlinux_raw_bytes: bytes, libbpf_system: Libbpf, report: Any) -> None:
+    def run() -> bytes:
+        with libbpf_system.parse(vmlinux_raw_bytes) as h:
+            libbpf_system.dedup(h)
+            return libbpf_system.raw_data(h)
+
+    out = benchmark.pedantic(run, rounds=3, iterations=1)
+    assert len(out) == 4_113_171
+    report.record(f"{G_PIPE}[libbpf]", benchmark)
+
+
+# A fresh interpreter: warm up on a small input (btfdedup: loads numba's cache), read
+# the file, note VmHWM, run the whole pipeline, note VmHWM again.
+_RSS_SCRIPT = r"""
+import json, sys, time
+def hwm_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+sys.path.insert(0, sys.argv[3])
+side, path, small = sys.argv[1], sys.argv[2], sys.argv[4]
+t0 = time.perf_counter()
+if side == "btfdedup":
+    from btfdedup.io.raw import parse_raw
+    from btfdedup.dedup import dedup
+    dedup(parse_raw(open(small, "rb").read()))
+else:
+    from tests.oracle.libbpf import Libbpf
+    lib = Libbpf.system()
+    with lib.parse(open(small, "rb").read()) as h:
+        lib.dedup(h)
+warm = time.perf_counter() - t0
+data = open(path, "rb").read()
+before = hwm_kb()
+t0 = time.perf_counter()
+if side == "btfdedup":
+    out = dedup(parse_raw(data)).btf.to_bytes()
+else:
+    with lib.parse(data) as h:
+        lib.dedup(h)
+        out = lib.raw_data(h)
+secs = time.perf_counter() - t0
+print(json.dumps({"out": len(out), "before_kb": before, "peak_kb": hwm_kb(), "warmup_s": warm, "secs": secs}))
+"""
+
+
+def _fresh(side: str, path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    r = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, side, str(path), str(REPO), str(SMALL)],
+        capture_output=True, text=True, timeout=900, check=True, env=env,
+    )
+    return dict(json.loads(r.stdout.strip().splitlines()[-1]))
+
+
+def test_pipeline_peak_rss(benchmark: Any, vmlinux_raw_path: Path, libbpf_system: Libbpf, report: Any) -> None:
+    """Peak RSS of the whole pipeline, each side in its own fresh process."""
+    ours = _fresh("btfdedup", vmlinux_raw_path)
+    theirs = _fresh("libbpf", vmlinux_raw_path)
+    assert ours["out"] == theirs["out"] == 4_113_171
+    mb = 1024.0
+    for side, m in (("btfdedup", ours), ("libbpf", theirs)):
+        benchmark.extra_info[f"{side}_peak_rss_mb"] = round(m["peak_kb"] / mb, 1)
+        report.notes.append(
+            f"{G_PIPE} peak RSS [{side}]: {m['peak_kb'] / mb:.0f} MB "
+            f"(+{(m['peak_kb'] - m['before_kb']) / mb:.0f} MB over the process holding the file bytes)"
+        )
+    report.notes.append(f"{G_PIPE} peak RSS btfdedup / libbpf = {ours['peak_kb'] / theirs['peak_kb']:.2f}x")
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+
+
+def test_numba_compile_time(benchmark: Any, vmlinux_raw_path: Path, report: Any) -> None:
+    """First start with an empty numba cache (compiles every kernel) vs a cached start."""
+    with tempfile.TemporaryDirectory(prefix="btfdedup-numba-") as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        cold = _fresh("btfdedup", SMALL, env)
+        warm = _fresh("btfdedup", SMALL, env)
+    report.notes.append(
+        f"numba: import+dedup of a small CU with an empty cache {cold['warmup_s']:.1f} s (compiles), "
+        f"with the cache filled {warm['warmup_s']:.1f} s"
+    )
+    benchmark.extra_info["cold_start_s"] = round(cold["warmup_s"], 2)
+    benchmark.extra_info["cached_start_s"] = round(warm["warmup_s"], 2)
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
