@@ -161,6 +161,60 @@ def _intern(offs, own, own_start, base_blob, out_blob, out_len, dst_start, slot_
 
 
 @njit(cache=True, nogil=True)
+def _intern_fields(offs, srcs, k0, own_all, blob_start, own_start, base_blob, out_blob, out_len, dst_start,
+                   slot_off, slot_hash, count):  # type: ignore[no-untyped-def]
+    """Intern the string of every field ``k0..`` (global offset ``offs[k]`` of source
+    ``srcs[k]``), in order, rewriting ``offs`` in place with destination offsets.
+
+    Offsets below the source's ``own_start`` are read from the base chain blob, the
+    others from the source's own blob at ``own_all[blob_start[src]:]``.  Stops early,
+    returning the index to resume at, when the table or the output blob needs to
+    grow; returns ``(next_k, out_len, count)``.
+    """
+    cap = slot_off.shape[0]
+    mask = cap - 1
+    out_cap = out_blob.shape[0]
+    n = offs.shape[0]
+    for k in range(k0, n):
+        o = offs[k]
+        if o == 0:
+            continue
+        s = srcs[k]
+        if o < own_start[s]:
+            blob = base_blob
+            p = np.int64(o)
+        else:
+            blob = own_all
+            p = blob_start[s] + (np.int64(o) - own_start[s])
+        h, ln = _str_hash(blob, p)
+        if (count + 1) * 2 > cap or out_len + ln + 1 > out_cap:
+            return k, out_len, count
+        j = np.int64(h & np.uint64(mask))
+        while True:
+            so = slot_off[j]
+            if so == _EMPTY_SLOT:
+                newoff = dst_start + out_len
+                out_blob[out_len : out_len + ln] = blob[p : p + ln]
+                out_blob[out_len + ln] = 0
+                out_len += ln + 1
+                slot_off[j] = newoff
+                slot_hash[j] = h
+                offs[k] = newoff
+                count += 1
+                break
+            if slot_hash[j] == h:
+                if so < dst_start:
+                    same = _str_eq(blob, p, base_blob, so, ln)
+                else:
+                    same = _str_eq(blob, p, out_blob, so - dst_start, ln)
+                if same:
+                    offs[k] = so
+                    break
+            j = (j + 1) & mask
+    return n, out_len, count
+
+
+@njit(cache=True, nogil=True)
 def _rehash(slot_off, slot_hash, new_off, new_hash):  # type: ignore[no-untyped-def]
     mask = new_off.shape[0] - 1
     for i in range(slot_off.shape[0]):
@@ -243,39 +297,57 @@ class _StringSet:
         self.count += int(added)
         return res
 
+    def intern_fields(self, offs: np.ndarray, srcs: np.ndarray, sources: Sequence[StringTable]) -> None:
+        """Rewrite ``offs`` (string fields of ``sources[srcs[k]]``, in iterator order)
+        in place with destination offsets."""
+        parts = [t.data for t in sources]
+        blob_start = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(x) for x in parts], out=blob_start[1:])
+        own_all = np.frombuffer(b"".join(parts) + b"\0", dtype=np.uint8)
+        own_start = np.array([t.start_off for t in sources], dtype=np.int64)
+        k = 0
+        n = int(offs.shape[0])
+        while True:
+            k, out_len, count = _intern_fields(
+                offs, srcs, k, own_all, blob_start, own_start, self.base_blob, self.out, self.out_len,
+                self.dst_start, self.slot_off, self.slot_hash, self.count,
+            )
+            self.out_len = int(out_len)
+            self.count = int(count)
+            if k >= n:
+                return
+            # Grow whichever ran out: room for this string plus plenty more.
+            self._reserve(max(1024, self.count // 2), len(own_all) + 1)
+
     def to_bytes(self) -> bytes:
         return self.out[: self.out_len].tobytes()
 
 
-def _remap_strings(src: Btf, words: np.ndarray, word0: int, strset: _StringSet) -> None:
-    """Re-intern every string field of ``src`` (copied at ``words[word0:]``) in iterator order."""
-    pos, _owner = str_fields(src)
-    if len(pos) == 0:
-        return
-    offs = src.words[pos]
-    nz = offs != 0
-    if not nz.any():
-        return
-    pos = pos[nz]
-    offs = offs[nz]
-    uniq, first, inverse = np.unique(offs, return_index=True, return_inverse=True)
-    # Intern in order of first reference: that is the order libbpf adds them.
-    order = np.argsort(first, kind="stable")
-    new_sorted = strset.intern(src.strings, uniq[order].astype(np.int64))
-    new_uniq = np.empty(len(uniq), dtype=np.int64)
-    new_uniq[order] = new_sorted
-    words[word0 + pos] = new_uniq[inverse].astype(np.uint32)
+#: sources are merged in groups of about this many types (memory / vectorization trade-off)
+_CHUNK_TYPES = 1 << 19
 
 
-def _remap_type_ids(src: Btf, words: np.ndarray, word0: int, dst_cnt: int) -> None:
-    """Renumber ``src``'s own type IDs to follow ``dst_cnt - 1``; base IDs and void stay."""
-    pos, _owner = type_id_fields(src)
-    if len(pos) == 0:
-        return
-    ids = src.words[pos].astype(np.int64)
-    own = ids >= src.start_id
-    ids[own] += dst_cnt - src.start_id
-    words[word0 + pos] = ids.astype(np.uint32)
+def _merge_chunk(btfs: Sequence[Btf], i: int, j: int, words: np.ndarray, type_start: np.ndarray,
+                 type0: np.ndarray, word0: np.ndarray, start_id: int, strset: _StringSet) -> None:
+    """Rewrite the string and type-ID fields of sources ``i..j-1``, already copied
+    into ``words``, in libbpf's order."""
+    w0, w1 = int(word0[i]), int(word0[j])
+    t0, t1 = int(type0[i]), int(type0[j])
+    view = Btf(words[w0:w1], type_start[t0 : t1 + 1] - w0, StringTable(b"\0"))
+    src_of_type = np.repeat(np.arange(i, j, dtype=np.int64), type0[i + 1 : j + 1] - type0[i:j])
+    # type IDs: a source's own IDs follow what is already in the destination
+    pos, owner = type_id_fields(view)
+    ids = view.words[pos].astype(np.int64)
+    src = src_of_type[owner]
+    first_id = np.array([b.start_id for b in btfs[i:j]], dtype=np.int64)[src - i]
+    own = ids >= first_id
+    ids[own] += (start_id + type0[src[own]]) - first_id[own]
+    # strings: re-interned in iterator order across the chunk
+    spos, sowner = str_fields(view)
+    offs = view.words[spos].astype(np.int64)
+    strset.intern_fields(offs, src_of_type[sowner] - i, [b.strings for b in btfs[i:j]])
+    view.words[pos] = ids.astype(np.uint32)
+    view.words[spos] = offs.astype(np.uint32)
 
 
 def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | None = None) -> Btf:
@@ -290,23 +362,30 @@ def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | 
             )
     strset = _StringSet(base)
     start_id = base.type_cnt if base is not None else 1
-    total_words = sum(int(b.words.shape[0]) for b in btfs)
-    total_types = sum(b.nr_types for b in btfs)
-    words = np.empty(total_words, dtype=np.uint32)
+    nr = np.array([b.nr_types for b in btfs], dtype=np.int64)
+    nw = np.array([int(b.words.shape[0]) for b in btfs], dtype=np.int64)
+    type0 = np.concatenate([[0], np.cumsum(nr)])  # first merged local index of each source
+    word0 = np.concatenate([[0], np.cumsum(nw)])
+    total_types = int(type0[-1])
+    w = int(word0[-1])
+    words = np.empty(w, dtype=np.uint32)
     type_start = np.empty(total_types + 1, dtype=np.int64)
-    w = 0
-    t = 0
     for i, src in enumerate(btfs):
-        nw = int(src.words.shape[0])
-        words[w : w + nw] = src.words
-        type_start[t : t + src.nr_types] = src.type_start[:-1] + w
-        _remap_strings(src, words, w, strset)
-        _remap_type_ids(src, words, w, start_id + t)
-        w += nw
-        t += src.nr_types
+        words[word0[i] : word0[i + 1]] = src.words
+        type_start[type0[i] : type0[i + 1]] = src.type_start[:-1] + word0[i]
+    type_start[total_types] = w
+    # Sources are processed in chunks of consecutive sources: the field gathers run
+    # vectorized over a whole chunk, and memory stays bounded for millions of types.
+    i = 0
+    while i < len(btfs):
+        j = i + 1
+        while j < len(btfs) and type0[j + 1] - type0[i] <= _CHUNK_TYPES:
+            j += 1
+        _merge_chunk(btfs, i, j, words, type_start, type0, word0, start_id, strset)
         if progress is not None:
-            progress(i, len(btfs), src)
-    type_start[t] = w
+            for k in range(i, j):
+                progress(k, len(btfs), btfs[k])
+        i = j
     strings = strset.to_bytes()
     return Btf.from_words(
         words,

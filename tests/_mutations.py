@@ -547,6 +547,60 @@ def special_field_cases() -> Iterator[Case]:
     rc = b.struct("bpf_refcount", 4, [("a", i, 0)])
     b.struct("s", 8, [("r", rc, 0), ("q", rc, 32)])
     yield "special_fields", b.blob()
+    yield from _kptr_and_nesting_cases()
+
+
+def _lock() -> tuple[Builder, int, int]:
+    b = Builder()
+    i = b.int_()
+    return b, i, b.struct("bpf_spin_lock", 4, [("val", i, 0)])
+
+
+def _kptr_and_nesting_cases() -> Iterator[Case]:
+    for tag, target_struct, extra_tag, off in (
+        ("user", False, False, 64),
+        ("kptr", False, False, 64),
+        ("kptr", True, True, 64),
+        ("kptr", True, False, 64),
+        ("kptr", True, False, 32),
+        ("kptr_untrusted", True, False, 64),
+        ("percpu_kptr", True, False, 64),
+        ("uptr", True, False, 64),
+    ):
+        b, i, sl = _lock()
+        target = b.struct("x", 4, [("a", i, 0)]) if target_struct else i
+        t = b.type_tag(tag, target)
+        if extra_tag:
+            t = b.type_tag(tag, t)
+        b.struct("s", 16, [("l", sl, 0), ("p", b.ptr(t), off)])
+        yield "special_kptr", b.blob()
+    b, i, sl = _lock()
+    n = b.struct("inner", 8, [("a", i, 0), ("b", sl, 32)])
+    b.struct("s", 16, [("l", sl, 0), ("n", n, 64)])
+    yield "special_nested", b.blob()
+    b, i, sl = _lock()
+    n = b.struct("inner", 8, [("a", i, 3)])
+    b.struct("s", 16, [("l", sl, 0), ("n", n, 64)])
+    yield "special_nested", b.blob()
+    b, i, sl = _lock()
+    b.struct("s", 8, [("l", sl, 0), ("a", i, (3 << 24) | 35)], kflag=1)
+    yield "special_nested", b.blob()
+    b, i, sl = _lock()
+    b.struct("s", 8, [("l", b.array(sl, i, 2), 0)])
+    yield "special_nested", b.blob()
+    b, i, sl = _lock()
+    b.struct("s", 8, [("l", sl, 0), ("m", sl, 16)])
+    yield "special_nested", b.blob()
+    b, i, sl = _lock()
+    b.struct("s", 8, [("l", b.typedef("lock_t", sl), 0)])
+    yield "special_nested", b.blob()
+    b, i, sl = _lock()
+    u = b.struct("uu", 4, [("l", sl, 0)], union=True)
+    b.struct("s", 8, [("u", u, 0), ("l", sl, 32)])
+    yield "special_nested", b.blob()
+    b, i, sl = _lock()
+    b.struct("s", 8, [("l", sl, 0)], union=True)
+    yield "special_nested", b.blob()
 
 
 def resolve_cases() -> Iterator[Case]:
@@ -720,3 +774,27 @@ MUTATION_FAMILIES: dict[str, Callable[[], Iterator[Case]]] = {
 }
 
 _unused = (ARRAY, ENUM, FWD, VAR, TYPE_TAG, DATASEC, UNION, ENUM64)
+
+
+def random_word_mutations(sources: list[bytes], count: int, seed: int) -> Iterator[Case]:
+    """Seeded random damage: one or two words of the type/string sections replaced by bit flips,
+    boundary values or small numbers (the class that found the special-field rules)."""
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(count):
+        blob = bytearray(rng.choice(sources))
+        for _k in range(rng.choice((1, 1, 2))):
+            w = rng.randrange(6, len(blob) // 4)
+            (val,) = struct.unpack_from("<I", blob, 4 * w)
+            r = rng.random()
+            if r < 0.3:
+                val ^= 1 << rng.randrange(32)
+            elif r < 0.5:
+                val = rng.choice((0, 1, 2, 3, 4, 8, 0xFFFFFFFF, 0x80000000, 0xFFFFF, 0x100000, val + 1, val - 1))
+            elif r < 0.7:
+                val = (val & ~0xFF) | rng.randrange(256)
+            else:
+                val = rng.randrange(200)
+            struct.pack_into("<I", blob, 4 * w, val & 0xFFFFFFFF)
+        yield "random_words", bytes(blob)

@@ -121,3 +121,25 @@ def test_host_enum64() -> None:
     doubled = merge([btf, btf])
     assert dedup(doubled).btf.to_bytes() == lib.merge_dedup_bytes([data, data])
     assert dedup(btf).btf.to_bytes() == lib.dedup_bytes(data)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_cus_shuffled_subsets(seed: int) -> None:
+    """Other insertion orders exercise other candidate orders (table resizes)."""
+    import random
+
+    lib = oracle_or_skip()
+    rng = random.Random(seed)
+    sel = rng.sample(CUS, rng.randint(2, len(CUS)))
+    datas = [p.read_bytes() for p in sel]
+    merged = lib.merge_bytes(datas)
+    assert dedup(parse_raw(merged)).btf.to_bytes() == lib.dedup_bytes(merged)
+    assert dedup(merge([parse_raw(d) for d in datas])).btf.to_bytes() == lib.merge_dedup_bytes(datas)
+
+
+def test_deduped_kernel_btf_is_a_fixed_point() -> None:
+    """vmlinux 6.18 (already deduplicated by pahole, then reordered by resolve_btfids)."""
+    lib = oracle_or_skip()
+    data = lzma.decompress((FIXTURES / "vmlinux-6.18.btf.xz").read_bytes())
+    res = dedup(parse_raw(data))
+    assert res.btf.to_bytes() == lib.dedup_bytes(data)

@@ -695,6 +695,13 @@ def test_unknown_kind_sized_by_layout_is_accepted(cu_blob: tuple[Path, bytes, Bt
     # Without the layout the very same record is refused.
     err = _reject(_assemble(types + record, strings))
     assert "unknown kind 25" in err.rule
+    # Rebuilding from words with the caller's boundaries sizes kind 25 from the
+    # layout bytes the object carries (as flattening or merging does) ...
+    again = Btf.from_words(btf.words, btf.strings.data, type_start=btf.type_start, layout=btf.layout, hdr_len=32)
+    assert again.to_bytes() == lay
+    # ... and refuses the same boundaries when no layout sizes the record.
+    with pytest.raises(BtfFormatError, match="type_start entry"):
+        Btf.from_words(btf.words, btf.strings.data, type_start=btf.type_start)
 
 
 def test_rule_layout_section_lies(tmp_path: Path, cu_blob: tuple[Path, bytes, Btf]) -> None:
@@ -885,6 +892,16 @@ for data, b in inputs:
 for _ in range(600):
     data, b = rng.choice(inputs)
     attempt(_flips(data, rng)[1], b)
+from btfdedup.model.btf import Btf
+btf = parse_raw(inputs[0][0])
+good = btf.type_start
+for ts in (good + 1, good[::-1].copy(), good * 1000, good - 5, np.concatenate([good[:-1], [1 << 40]]),
+           np.concatenate([good[:2], good[2:] + 7])):
+    n += 1
+    try:
+        Btf.from_words(btf.words, btf.strings.data, type_start=ts)
+    except BtfFormatError:
+        pass
 print(n)
 """
 

@@ -19,7 +19,7 @@ import pytest
 from btfdedup.io.elf import find_btf_sections
 from btfdedup.validate import validate
 from tests._kernel_probe import kernel_verdict, probe_skip_reason
-from tests._mutations import byte_mutations, synthetic_cases
+from tests._mutations import _special, byte_mutations, random_word_mutations, rich, synthetic_cases
 from tests.conftest import FIXTURES
 
 #: Per-kind byte mutations are applied to this many CU files (all 32 are checked unmutated).
@@ -44,7 +44,9 @@ def _fix_object_btf(blob: bytes) -> bytes:
         if kind == 15:
             ends = [sum(struct.unpack_from("<II", out, t0 + pos + 16 + 12 * i)) for i in range(vlen)]
             struct.pack_into("<I", out, t0 + pos + 8, max(ends + [1]))
-        tail = {1: 4, 3: 12, 14: 4, 17: 4}.get(kind, 0) + vlen * {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}.get(kind, 0)
+        tail = {1: 4, 3: 12, 14: 4, 17: 4}.get(kind, 0) + vlen * {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}.get(
+            kind, 0
+        )
         pos += 12 + tail
     return bytes(out)
 
@@ -68,6 +70,8 @@ def _cases() -> list[tuple[str, bytes]]:
             fixed = _fix_object_btf(raw)
             cases.append(("real_valid", fixed))
             cases.extend(byte_mutations(fixed))
+    sources = [rich()[0].blob(), _special()] + [p.read_bytes() for p in cus[:2]]
+    cases.extend(random_word_mutations(sources, 400, seed=20261201))
     vml = FIXTURES / "vmlinux-6.18.btf.xz"
     if vml.exists():
         big = lzma.decompress(vml.read_bytes())
@@ -119,7 +123,9 @@ def test_kernel_agrees(kernel: None, mutation_class: str) -> None:
 
 def test_suite_size() -> None:
     """The suite is as broad as promised: several hundred blobs over at least 40 mutation classes."""
-    mutations = {k for k in BY_CLASS if k not in ("real_valid", "valid_rich", "vmlinux", "object_as_is")}
+    mutations = {
+        k for k in BY_CLASS if k not in ("real_valid", "valid_rich", "vmlinux", "object_as_is", "random_words")
+    }
     print(f"kernel-agreement suite: {len(CASES)} blobs, {len(mutations)} mutation classes")
     assert len(mutations) >= 40
     assert len(CASES) >= 500

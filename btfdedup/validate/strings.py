@@ -118,6 +118,16 @@ class NameTable:
         rest_ok = self._bad_sect_ident[end] - self._bad_sect_ident[np.minimum(o + 1, end)] == 0
         return (length >= 1) & self._sect_first[o] & rest_ok & (length <= self.rules.ksym_name_len)
 
+    def find(self, name: str) -> np.ndarray:
+        """Every offset whose string is exactly ``name`` (suffix matches of longer strings included)."""
+        raw = name.encode("latin-1", "replace") + b"\0"
+        out = []
+        start = self.blob.find(raw)
+        while start >= 0:
+            out.append(start)
+            start = self.blob.find(raw, start + 1)
+        return np.asarray(out, dtype=np.int64)
+
     def text(self, off: int) -> str | None:
         """The name at ``off`` for messages (None when the offset is invalid)."""
         if off >= self.size:
@@ -154,6 +164,9 @@ class SplitNames:
 
     def section(self, offs: np.ndarray) -> np.ndarray:
         return self._pick(offs, "section")
+
+    def find(self, name: str) -> np.ndarray:
+        return np.concatenate([self.base.find(name), self.own.find(name) + self.split_at])
 
     def text(self, off: int) -> str | None:
         return self.base.text(off) if off < self.split_at else self.own.text(off - self.split_at)

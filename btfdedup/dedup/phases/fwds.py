@@ -3,38 +3,59 @@
 Invariant established: a split FWD that is still self-canonical is mapped to the
 canonical STRUCT/UNION of its name and flavour when exactly one canonical
 STRUCT/UNION (over base and split, structs and unions together) carries that name.
-Base FWDs and already re-pointed FWDs are left alone.  Order-independent, so it is
-plain numpy: count canonical composites per name, keep the names seen once.
+Base FWDs and already re-pointed FWDs are left alone.
+
+Order-independent: count canonical composites per name, keep the names seen once,
+then look each candidate FWD up.  The selection scans (two passes over every type
+ID) are compiled; the name grouping is numpy over the few selected types.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from btfdedup.format.constants import Kind
+from btfdedup.dedup.graph import K_FWD, K_STRUCT, K_UNION
 
 
-def resolve_fwds(name_off: np.ndarray, kinds: np.ndarray, info: np.ndarray, mp: np.ndarray, start_id: int) -> None:
-    """Update ``mp`` in place.  Arrays are indexed by type ID (0..type_cnt-1)."""
-    ids = np.arange(len(mp), dtype=np.int64)
-    fwd = np.flatnonzero((kinds[start_id:] == Kind.FWD) & (mp[start_id:] == ids[start_id:])) + start_id
+@njit(cache=True, nogil=True)
+def _select(kinds, mp, lo, hi, want_fwd):  # type: ignore[no-untyped-def]
+    """Self-canonical IDs in ``lo..hi-1`` that are FWDs (``want_fwd``) or STRUCT/UNIONs."""
+    n = 0
+    for i in range(lo, hi):
+        k = kinds[i]
+        if (k == K_FWD if want_fwd else (k == K_STRUCT or k == K_UNION)) and mp[i] == i:
+            n += 1
+    out = np.empty(n, dtype=np.int64)
+    n = 0
+    for i in range(lo, hi):
+        k = kinds[i]
+        if (k == K_FWD if want_fwd else (k == K_STRUCT or k == K_UNION)) and mp[i] == i:
+            out[n] = i
+            n += 1
+    return out
+
+
+def resolve_fwds(W: np.ndarray, ts: np.ndarray, kinds: np.ndarray, mp: np.ndarray, start_id: int) -> None:
+    """Update ``mp`` in place (records at ``W[ts[id]]``; arrays indexed by type ID)."""
+    type_cnt = len(mp)
+    fwd = _select(kinds, mp, start_id, type_cnt, True)
     if len(fwd) == 0:
         return
-    comp = np.flatnonzero(((kinds == Kind.STRUCT) | (kinds == Kind.UNION)) & (mp == ids))
+    comp = _select(kinds, mp, 1, type_cnt, False)
     if len(comp) == 0:
         return
-    names = name_off[comp]
+    names = W[ts[comp]]
     uniq, first, counts = np.unique(names, return_index=True, return_counts=True)
     keep = counts == 1
     uniq = uniq[keep]
     owner = comp[first[keep]]
     if len(uniq) == 0:
         return
-    fnames = name_off[fwd]
-    at = np.searchsorted(uniq, fnames)
-    at_c = np.minimum(at, len(uniq) - 1)
-    hit = uniq[at_c] == fnames
-    cand = owner[at_c]
-    want = np.where((info[fwd] >> np.uint32(31)) != 0, int(Kind.UNION), int(Kind.STRUCT))
+    fnames = W[ts[fwd]]
+    at = np.minimum(np.searchsorted(uniq, fnames), len(uniq) - 1)
+    hit = uniq[at] == fnames
+    cand = owner[at]
+    want = np.where((W[ts[fwd] + 1] >> np.uint32(31)) != 0, K_UNION, K_STRUCT)
     ok = hit & (kinds[cand] == want)
     mp[fwd[ok]] = cand[ok]

@@ -171,14 +171,16 @@ def _strings_pass(buf, start_off, is_split, W, ts, first_id, end_id, str_stride,
         if 2 * (state[2] + cnt + 1) > hsrc.shape[0]:
             while 2 * (state[2] + cnt + 1) > hsrc.shape[0]:
                 hkeys, hsrc, hlen, hval, bits = _regrow(buf, hkeys, hsrc, hlen, hval, bits)
-        W[p] = _remap_one(buf, np.int64(W[p]), start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src, out_len,
-                          state)
         stride = str_stride[k]
-        q = p + 3
-        for _ in range(cnt):
-            W[q] = _remap_one(buf, np.int64(W[q]), start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src,
-                              out_len, state)
-            q += stride
+        q = p
+        for j in range(cnt + 1):
+            ro = np.int64(W[q])
+            if ro != 0 and ro >= start_off:
+                m = memo[ro - start_off]  # the common case, kept out of the call
+                if m < 0:
+                    m = _remap_one(buf, ro, start_off, memo, hkeys, hsrc, hlen, hval, bits, out_src, out_len, state)
+                W[q] = m
+            q = p + 3 + stride * j
     res = ext_refs.copy()
     for i in range(ext_refs.shape[0]):
         if 2 * (state[2] + 1) > hsrc.shape[0]:
