@@ -18,6 +18,7 @@ from btfdedup.errors import (
     DedupError,
     ElfError,
     KernelError,
+    MissingBaseError,
     ValidationError,
 )
 from btfdedup.format.constants import Kind
@@ -36,6 +37,7 @@ __all__ = [
     "ElfError",
     "KernelError",
     "Kind",
+    "MissingBaseError",
     "ValidationError",
     "load",
     "__version__",

@@ -58,6 +58,14 @@ class BtfUsageError(BtfError):
     """The caller asked for something inconsistent (wrong base, bad option)."""
 
 
+class MissingBaseError(BtfFormatError, BtfUsageError):
+    """Split BTF was given without the base BTF its IDs and strings continue.
+
+    Both a format problem (as base BTF the bytes are invalid) and a usage one
+    (the fix is to pass ``--base``), so it is catchable as either.
+    """
+
+
 class DedupError(BtfError):
     """Deduplication cannot proceed on this input (libbpf would fail too)."""
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 
-from btfdedup.errors import BtfFormatError, BtfUsageError
+from btfdedup.errors import BtfFormatError, BtfUsageError, MissingBaseError
 from btfdedup.format.header import decode_header
 from btfdedup.io.raw import parse_raw
 from btfdedup.model.btf import Btf
@@ -71,11 +71,11 @@ _REFERENCE_RULES = ("is outside the string section", "refers to type ID")
 
 def parse_blob(data: bytes, base: Btf | None = None, source: str | None = None, *, module: bool = False) -> Btf:
     """:func:`parse_raw`, turning "this is split BTF and no base was given" into
-    a :class:`BtfUsageError` that says to pass ``--base`` (see the module doc).
+    a :class:`MissingBaseError` (both a format and a usage error) that says to pass ``--base`` (see the module doc).
     ``module`` marks data from a relocatable ELF (a ``.ko``)."""
     if base is None and looks_split(data):
         where = f"{source}: " if source else ""
-        raise BtfUsageError(
+        raise MissingBaseError(
             f"{where}{SPLIT_HINT} (its string section does not start with the empty name, "
             "so its types and strings continue a base BTF)"
         )
@@ -83,7 +83,7 @@ def parse_blob(data: bytes, base: Btf | None = None, source: str | None = None, 
         return parse_raw(data, base=base, source=source)
     except BtfFormatError as e:
         if base is None and module and any(r in e.rule for r in _REFERENCE_RULES):
-            raise BtfUsageError(f"{e} — this looks like {SPLIT_HINT}") from None
+            raise MissingBaseError(f"{e} — this looks like {SPLIT_HINT}") from None
         raise
 
 

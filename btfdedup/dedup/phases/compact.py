@@ -29,7 +29,8 @@ def _gather(W, ts, kept):  # type: ignore[no-untyped-def]
         a = ts[t]
         b = ts[t + 1]
         starts[i] = w
-        out[w : w + (b - a)] = W[a:b]
+        for j in range(b - a):
+            out[w + j] = W[a + j]
         w += b - a
     starts[kept.shape[0]] = w
     return out, starts

@@ -80,7 +80,9 @@ def _is_modifier(k):  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True)
 def _grow(a):  # type: ignore[no-untyped-def]
     b = np.empty((a.shape[0] * 2, a.shape[1]), dtype=a.dtype)
-    b[: a.shape[0]] = a
+    for i in range(a.shape[0]):  # explicit loops: slice assignment drags in numba's
+        for j in range(a.shape[1]):  # shape-error formatting, seconds of compile time
+            b[i, j] = a[i, j]
     return b
 
 

@@ -160,7 +160,9 @@ def ref_phase(W, ts, kinds, mp, start_id, end_id, tkeys, tslot, slots, nodes, me
                 mp[child] = IN_PROGRESS
                 if sp == st.shape[0]:
                     nst = np.empty((sp * 2, 2), dtype=np.int64)
-                    nst[:sp] = st
+                    for r in range(sp):
+                        nst[r, 0] = st[r, 0]
+                        nst[r, 1] = st[r, 1]
                     st = nst
                 st[sp, 0] = child
                 st[sp, 1] = 0

@@ -192,7 +192,8 @@ def _strings_pass(buf, start_off, is_split, W, ts, first_id, end_id, str_stride,
     for j in range(state[0]):
         s = out_src[j]
         n = out_len[j]
-        blob[w : w + n] = buf[s : s + n]
+        for i in range(n):
+            blob[w + i] = buf[s + i]
         w += n + 1
     return res, blob
 
