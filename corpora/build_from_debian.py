@@ -61,10 +61,10 @@ importable (run with the project's venv), and for ``--raw`` pahole and cc.
 
 Examples::
 
-    /work/venv/bin/python corpora/build_from_debian.py --out /tmp/corpora
-    /work/venv/bin/python corpora/build_from_debian.py --out /tmp/c --kernel-version 6.1.0-57-cloud-amd64 --tar
-    /work/venv/bin/python corpora/build_from_debian.py --out /tmp/c --deb ./linux-image-6.1.0-57-cloud-amd64_*.deb
-    /work/venv/bin/python corpora/build_from_debian.py --out /tmp/c --raw      # + ~280 MB dbg package
+    python corpora/build_from_debian.py --out /tmp/corpora
+    python corpora/build_from_debian.py --out /tmp/c --kernel-version 6.1.0-57-cloud-amd64 --tar
+    python corpora/build_from_debian.py --out /tmp/c --deb ./linux-image-6.1.0-57-cloud-amd64_*.deb
+    python corpora/build_from_debian.py --out /tmp/c --raw      # + ~280 MB dbg package
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ bytes libbpf v1.6 ``btf__dedup`` produces (judge: libbpf v1.6 from the pylibbpf
 0.0.6 wheel, via :mod:`tests.oracle.libbpf`), with and without
 ``force_collisions``, for
 
-* direct dedup of parsed raw bytes (several CU copies in one blob, strings phase on),
+* direct dedup of parsed raw bytes (several CU copies in one blob, strings phase on;
+  little- and big-endian),
 * merge-then-dedup of several standalone CUs (``btf__add_btf`` into a new BTF,
   strings phase skipped),
 * split dedup on a generated base (prep phase, base FWD redirection, base strings).
@@ -58,8 +59,10 @@ def _compare(expect_fn, ours_fn) -> None:  # type: ignore[no-untyped-def]
 
 
 @settings(max_examples=150 * SCALE, **COMMON)  # type: ignore[arg-type]
-@given(btf=raw_btfs(), force=st.booleans())
-def test_direct_dedup_matches_libbpf(lib: Libbpf, btf: Btf, force: bool) -> None:
+@given(btf=raw_btfs(), force=st.booleans(), big_endian=st.booleans())
+def test_direct_dedup_matches_libbpf(lib: Libbpf, btf: Btf, force: bool, big_endian: bool) -> None:
+    if big_endian:
+        btf.byteorder = ">"  # same words, written big-endian: libbpf swaps on input and output
     data = btf.to_bytes()
     parsed = parse_raw(data)
     _compare(lambda: lib.dedup_bytes(data, force_collisions=force), lambda: _ours(parsed, force))

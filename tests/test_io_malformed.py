@@ -22,13 +22,13 @@ into a 4 GB allocation.
 
 from __future__ import annotations
 
-import ctypes
 import faulthandler
 import lzma
 import os
 import random
 import re
 import resource
+import shutil
 import struct
 import subprocess
 import sys
@@ -53,6 +53,8 @@ from btfdedup.model.fields import (
     TID_STRIDE,
 )
 from btfdedup.model.records import KindSizes
+from tests.oracle.libbpf import BtfHandle, OracleError, OracleUnavailable
+from tests.oracle.libbpf import Libbpf as OracleLibbpf
 
 from .conftest import FIXTURES
 
@@ -232,60 +234,35 @@ def _check_accepted(btf: Btf, mutated: bytes) -> None:
 
 # ----------------------------------------------------------------------------- libbpf oracle
 
-_ORACLE_SO = Path(
-    "/work/venv/lib/python3.11/site-packages/pylibbpf/pylibbpf.cpython-311-x86_64-linux-gnu.so"
-)
-
-
-def _oracle_path() -> Path | None:
-    try:
-        import importlib.util
-
-        spec = importlib.util.find_spec("pylibbpf")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        for d in spec.submodule_search_locations:
-            for cand in Path(d).glob("pylibbpf*.so"):
-                return cand
-    return _ORACLE_SO if _ORACLE_SO.exists() else None
-
-
 class Libbpf:
-    """libbpf v1.6's own raw-BTF parser (btf__new / btf__new_split), through ctypes."""
+    """Accept/reject verdicts of libbpf v1.6's own raw-BTF parser (btf__new /
+    btf__new_split), through the shared ctypes oracle."""
 
-    def __init__(self, so: Path) -> None:
-        lib = ctypes.CDLL(str(so))
-        lib.btf__new.restype = ctypes.c_void_p
-        lib.btf__new.argtypes = [ctypes.c_char_p, ctypes.c_uint32]
-        lib.btf__new_split.restype = ctypes.c_void_p
-        lib.btf__new_split.argtypes = [ctypes.c_char_p, ctypes.c_uint32, ctypes.c_void_p]
-        lib.btf__free.argtypes = [ctypes.c_void_p]
+    def __init__(self, lib: OracleLibbpf) -> None:
         self.lib = lib
-        self._bases: dict[int, int] = {}
 
-    def handle(self, raw: bytes) -> int:
-        p = self.lib.btf__new(raw, len(raw))
-        assert p, "libbpf rejects a committed fixture"
-        return int(p)
+    def handle(self, raw: bytes) -> BtfHandle:
+        """A parsed handle of a fixture libbpf must accept (kept for the module)."""
+        try:
+            return self.lib.parse(raw)
+        except OracleError as e:
+            raise AssertionError(f"libbpf rejects a committed fixture: {e}") from None
 
-    def accepts(self, raw: bytes, base_handle: int | None = None) -> bool:
-        if base_handle is None:
-            p = self.lib.btf__new(raw, len(raw))
-        else:
-            p = self.lib.btf__new_split(raw, len(raw), base_handle)
-        if not p:
+    def accepts(self, raw: bytes, base_handle: BtfHandle | None = None) -> bool:
+        try:
+            h = self.lib.parse(raw, base_handle)
+        except OracleError:
             return False
-        self.lib.btf__free(p)
+        h.free()
         return True
 
 
 @pytest.fixture(scope="module")
 def libbpf() -> Libbpf:
-    so = _oracle_path()
-    if so is None:
-        pytest.skip("libbpf oracle (pylibbpf 0.0.6 wheel) not installed")
-    return Libbpf(so)
+    try:
+        return Libbpf(OracleLibbpf.v16())
+    except OracleUnavailable as e:
+        pytest.skip(f"libbpf v1.6 oracle (pylibbpf 0.0.6 wheel) unavailable: {e}")
 
 
 # ============================================================================ the tables are safe
@@ -934,9 +911,10 @@ def test_cli_dump_of_malformed_input_is_one_error_line(tmp_path: Path, cu_blob: 
 
     if importlib.util.find_spec("btfdedup.cli.dump") is None:
         pytest.skip("the dump verb (btfdedup/cli/dump.py) does not exist yet")
-    exe = Path(os.environ.get("BTFDEDUP_EXE", "/work/venv/bin/btfdedup"))
-    if not exe.exists():
-        pytest.skip(f"{exe} not installed")
+    found = os.environ.get("BTFDEDUP_EXE") or shutil.which("btfdedup", path=os.path.dirname(sys.executable))
+    if not found:
+        pytest.skip("the btfdedup console script is not installed next to this Python")
+    exe = Path(found)
     data, btf = cu_blob[1], cu_blob[2]
     p = int(btf.type_start[btf.nr_types // 2])
     cases = {

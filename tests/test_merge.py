@@ -272,3 +272,24 @@ def test_merge_onto_a_split_base(lib: Libbpf, base: Btf, base_bytes: bytes) -> N
             with lib.parse(d) as src:
                 lib.add_btf(dst, src)
         assert ours.to_bytes() == lib.raw_data(dst)
+
+
+def _as_big_endian(btf: Btf) -> bytes:
+    """The same BTF encoded big-endian (every type-section field is a 32-bit word)."""
+    btf.byteorder = ">"
+    try:
+        return btf.to_bytes()
+    finally:
+        btf.byteorder = "<"
+
+
+def test_merge_big_endian_modules(lib: Libbpf, base_bytes: bytes) -> None:
+    """Big-endian base and modules: the merged split BTF stays big-endian, like its base."""
+    be_base = _as_big_endian(parse_raw(base_bytes))
+    le_base = parse_raw(base_bytes)
+    mods = [_as_big_endian(parse_raw(_read(p), base=le_base)) for p in MODULES[:4]]
+    base = parse_raw(be_base)
+    assert base.byteorder == ">"
+    ours = merge([parse_raw(m, base=base) for m in mods], base)
+    assert ours.byteorder == ">"
+    assert ours.to_bytes() == lib.merge_modules_bytes(mods, be_base)

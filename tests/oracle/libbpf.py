@@ -447,7 +447,8 @@ class Libbpf:
                     n = self.type_cnt(src) - base_cnt
                     order = "<" if data[:2] == b"\x9f\xeb" else ">"
                     for rec in iter_records(data):
-                        self.add_type(dst, src, shift_record(rec, order, base_cnt, shift))
+                        # btf__add_type takes a record as libbpf holds it: native order
+                        self.add_type(dst, src, shift_record(rec, order, base_cnt, shift, out_order="="))
                     shift += n
         except BaseException:
             dst.free()
@@ -518,15 +519,17 @@ def _type_id_word_indices(info: int) -> list[int]:
     return []
 
 
-def shift_record(rec: bytes, order: str, first_shifted: int, shift: int) -> bytes:
-    """``rec`` with every type ID >= ``first_shifted`` increased by ``shift``."""
-    if shift == 0:
+def shift_record(rec: bytes, order: str, first_shifted: int, shift: int, out_order: str | None = None) -> bytes:
+    """``rec`` (byte order ``order``) with every type ID >= ``first_shifted`` increased
+    by ``shift``, encoded in ``out_order`` (default: ``order``)."""
+    out_order = out_order or order
+    if shift == 0 and out_order == order:
         return rec
     words = list(struct.unpack(f"{order}{len(rec) // 4}I", rec))
     for i in _type_id_word_indices(words[1]):
         if words[i] >= first_shifted:
             words[i] += shift
-    return struct.pack(f"{order}{len(words)}I", *words)
+    return struct.pack(f"{out_order}{len(words)}I", *words)
 
 
 def oracle_or_skip(which: str = "v16") -> Libbpf:
