@@ -23,9 +23,12 @@ Since ``btf__add_type`` interns strings exactly like ``btf__add_btf``, :func:`me
 accepts split sources on the destination's base and applies that recipe to them;
 :func:`merge_modules` is the same operation with the split-ness checked.
 
-Everything is vectorized: the field positions come from
-:mod:`btfdedup.model.fields`, and the only Python-level loop runs over the *unique*
-string offsets of each source.
+Everything is vectorized: sources are processed in chunks of consecutive sources,
+the field positions of a whole chunk come from :mod:`btfdedup.model.fields`, type
+IDs are renumbered with numpy, and the strings are interned by one compiled walk
+over the chunk's string fields (in iterator order) into an open-addressing table
+pre-filled with the base chain's strings, first occurrence winning — which is
+exactly "``btf__find_str`` in the base, else add to the new set".
 """
 
 from __future__ import annotations
@@ -113,51 +116,6 @@ def _index_base(base_blob, slot_off, slot_hash):  # type: ignore[no-untyped-def]
             j = (j + 1) & mask
         p += ln + 1
     return count
-
-
-@njit(cache=True, nogil=True)
-def _intern(offs, own, own_start, base_blob, out_blob, out_len, dst_start, slot_off, slot_hash):  # type: ignore[no-untyped-def]
-    """Intern the strings at global offsets ``offs`` (in that order) and return
-    their destination offsets, the new blob length and the number of new entries.
-
-    Offsets below ``own_start`` are read from the base chain blob, others from the
-    source's own blob.  A slot's offset below ``dst_start`` names a base string.
-    """
-    mask = slot_off.shape[0] - 1
-    res = np.empty(offs.shape[0], dtype=np.int64)
-    added = 0
-    for k in range(offs.shape[0]):
-        o = offs[k]
-        if o < own_start:
-            blob = base_blob
-            p = o
-        else:
-            blob = own
-            p = o - own_start
-        h, ln = _str_hash(blob, p)
-        j = np.int64(h & np.uint64(mask))
-        while True:
-            so = slot_off[j]
-            if so == _EMPTY_SLOT:
-                newoff = dst_start + out_len
-                out_blob[out_len : out_len + ln] = blob[p : p + ln]
-                out_blob[out_len + ln] = 0
-                out_len += ln + 1
-                slot_off[j] = newoff
-                slot_hash[j] = h
-                res[k] = newoff
-                added += 1
-                break
-            if slot_hash[j] == h:
-                if so < dst_start:
-                    same = _str_eq(blob, p, base_blob, so, ln)
-                else:
-                    same = _str_eq(blob, p, out_blob, so - dst_start, ln)
-                if same:
-                    res[k] = so
-                    break
-            j = (j + 1) & mask
-    return res, out_len, added
 
 
 @njit(cache=True, nogil=True)
@@ -281,22 +239,6 @@ class _StringSet:
             out[: self.out_len] = self.out[: self.out_len]
             self.out = out
 
-    def intern(self, src: StringTable, offs: np.ndarray) -> np.ndarray:
-        """Destination offsets of the strings at ``offs`` of ``src``, added in order."""
-        own = np.frombuffer(src.data + b"\0", dtype=np.uint8)
-        mine = offs >= src.start_off
-        local = offs[mine] - src.start_off
-        nul = src.nul_positions
-        nbytes = int((nul[np.searchsorted(nul, local)] - local + 1).sum()) if len(local) else 0
-        self._reserve(len(offs), nbytes)
-        res, out_len, added = _intern(
-            offs, own, src.start_off, self.base_blob, self.out, self.out_len, self.dst_start,
-            self.slot_off, self.slot_hash,
-        )
-        self.out_len = int(out_len)
-        self.count += int(added)
-        return res
-
     def intern_fields(self, offs: np.ndarray, srcs: np.ndarray, sources: Sequence[StringTable]) -> None:
         """Rewrite ``offs`` (string fields of ``sources[srcs[k]]``, in iterator order)
         in place with destination offsets."""
@@ -317,7 +259,9 @@ class _StringSet:
             if k >= n:
                 return
             # Grow whichever ran out: room for this string plus plenty more.
-            self._reserve(max(1024, self.count // 2), len(own_all) + 1)
+            # (a string may come from the base blob too: a reference into the middle
+            # of a base string is not a base string itself and gets added)
+            self._reserve(max(1024, self.count // 2), max(len(own_all), len(self.base_blob)) + 1)
 
     def to_bytes(self) -> bytes:
         return self.out[: self.out_len].tobytes()

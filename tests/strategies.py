@@ -19,8 +19,8 @@ What the graphs contain, and why:
 * "families": the same CU emitted several times with small mutations (a struct
   replaced by a FWD of its name, an enum by an enum forward, a renamed type, a
   resized INT, a re-pointed member) — the situation dedup exists for;
-* string blobs with duplicate copies of names, unused strings and (for split BTF)
-  names that reuse the base's offsets;
+* string blobs with duplicate copies of names, unused strings, references into the
+  tail of a longer string and (for split BTF) names that reuse the base's offsets;
 * split BTF on a generated (or any given) base, referring to base types by ID and
   declaring FWDs of base structs.
 
@@ -96,7 +96,7 @@ class StringLayout:
     """
 
     def __init__(self, rnd: random.Random, *, base: Btf | None = None, dup: float = 0.0,
-                 use_base: float = 0.0, unused: float = 0.0) -> None:
+                 use_base: float = 0.0, unused: float = 0.0, suffix: float = 0.0) -> None:
         self.rnd = rnd
         self.base = base
         self.start = base.strings.end_off if base is not None else 0
@@ -105,11 +105,17 @@ class StringLayout:
         self.dup = dup
         self.use_base = use_base
         self.unused = unused
+        self.suffix = suffix
 
     def off(self, name: str) -> int:
         if not name:
             return 0
         s = name.encode()
+        if self.rnd.random() < self.suffix:
+            # point into the tail of a longer string ("int" inside "unsigned int")
+            at = self.buf.find(s + b"\0", 1)
+            if at > 0 and self.buf[at - 1] != 0:
+                return self.start + at
         if self.base is not None and self.rnd.random() < self.use_base:
             off = self.base.strings.find(s)
             if off >= 0:
@@ -285,6 +291,7 @@ def cus(draw: st.DrawFn, *, min_types: int = 1, max_types: int = 14, base: Btf |
             t.ref = pick(i, DATA_KINDS, void_ok=True)
         elif k == K.TYPE_TAG:
             t.name = rnd.choice(TAG_NAMES)
+            t.kflag = int(rnd.random() < 0.1)  # attribute form (libbpf >= 1.6 btf__add_type_attr)
             t.ref = pick(i, DATA_KINDS, void_ok=True)
         elif k == K.ARRAY:
             idx = pick(i, frozenset({K.INT}), forward=False)
@@ -326,6 +333,7 @@ def cus(draw: st.DrawFn, *, min_types: int = 1, max_types: int = 14, base: Btf |
                 j = rnd.choice(tg)
                 t.ref = j + 1
                 t.extra = -1
+                t.kflag = int(rnd.random() < 0.1)  # attribute form (btf__add_decl_attr)
                 # component_idx is only decided once the target exists; fixed up below
         cu.append(t)
     # Per-member / per-param decl tags need the target's element count.
@@ -398,7 +406,8 @@ def _layout(draw: st.DrawFn, base: Btf | None) -> StringLayout:
     dup = draw(st.sampled_from((0.0, 0.0, 0.3, 1.0)))
     unused = draw(st.sampled_from((0.0, 0.0, 0.1)))
     use_base = draw(st.sampled_from((0.0, 0.5, 1.0))) if base is not None else 0.0
-    return StringLayout(rnd, base=base, dup=dup, use_base=use_base, unused=unused)
+    suffix = draw(st.sampled_from((0.0, 0.0, 0.5)))
+    return StringLayout(rnd, base=base, dup=dup, use_base=use_base, unused=unused, suffix=suffix)
 
 
 @st.composite

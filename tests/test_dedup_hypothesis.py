@@ -58,7 +58,7 @@ def _compare(expect_fn, ours_fn) -> None:  # type: ignore[no-untyped-def]
     assert ours_fn() == expected
 
 
-@settings(max_examples=150 * SCALE, **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=400 * SCALE, **COMMON)  # type: ignore[arg-type]
 @given(btf=raw_btfs(), force=st.booleans(), big_endian=st.booleans())
 def test_direct_dedup_matches_libbpf(lib: Libbpf, btf: Btf, force: bool, big_endian: bool) -> None:
     if big_endian:
@@ -68,7 +68,7 @@ def test_direct_dedup_matches_libbpf(lib: Libbpf, btf: Btf, force: bool, big_end
     _compare(lambda: lib.dedup_bytes(data, force_collisions=force), lambda: _ours(parsed, force))
 
 
-@settings(max_examples=100 * SCALE, **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=250 * SCALE, **COMMON)  # type: ignore[arg-type]
 @given(btfs=cu_sets(), force=st.booleans())
 def test_merge_then_dedup_matches_libbpf(lib: Libbpf, btfs: list[Btf], force: bool) -> None:
     datas = [b.to_bytes() for b in btfs]
@@ -77,7 +77,7 @@ def test_merge_then_dedup_matches_libbpf(lib: Libbpf, btfs: list[Btf], force: bo
     _compare(lambda: lib.merge_dedup_bytes(datas, force_collisions=force), lambda: _ours(merged, force))
 
 
-@settings(max_examples=100 * SCALE, **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=250 * SCALE, **COMMON)  # type: ignore[arg-type]
 @given(data=st.data(), force=st.booleans(), dedup_base=st.booleans())
 def test_split_dedup_matches_libbpf(lib: Libbpf, data: st.DataObject, force: bool, dedup_base: bool) -> None:
     base_bytes = data.draw(base_btfs()).to_bytes()
@@ -96,7 +96,7 @@ def test_split_dedup_matches_libbpf(lib: Libbpf, data: st.DataObject, force: boo
     )
 
 
-@settings(max_examples=40 * SCALE, **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=100 * SCALE, **COMMON)  # type: ignore[arg-type]
 @given(data=st.data())
 def test_merged_modules_dedup_matches_libbpf(lib: Libbpf, data: st.DataObject) -> None:
     """Several split objects on one base merged with the module recipe, then deduped."""
@@ -108,7 +108,7 @@ def test_merged_modules_dedup_matches_libbpf(lib: Libbpf, data: st.DataObject) -
     _compare(lambda: lib.merge_modules_dedup_bytes(mods, base_bytes), lambda: _ours(merged, False))
 
 
-@settings(max_examples=30 * SCALE, **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=50 * SCALE, **COMMON)  # type: ignore[arg-type]
 @given(btf=looped_btfs())
 def test_reference_loops_fail_like_libbpf(lib: Libbpf, btf: Btf) -> None:
     data = btf.to_bytes()

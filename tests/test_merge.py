@@ -293,3 +293,21 @@ def test_merge_big_endian_modules(lib: Libbpf, base_bytes: bytes) -> None:
     ours = merge([parse_raw(m, base=base) for m in mods], base)
     assert ours.byteorder == ">"
     assert ours.to_bytes() == lib.merge_modules_bytes(mods, be_base)
+
+
+def test_module_referring_into_the_middle_of_a_base_string(lib: Libbpf) -> None:
+    """A split type whose name is the tail of a base string: not a base string itself
+    (btf__find_str indexes string starts only), so it is added to the new set —
+    also when that tail is longer than the new set's initial capacity."""
+    long_name = b"x" * 10000
+    base = Btf.from_words(np.array([1 + len(long_name) + 1, 1 << 24, 4, 32], dtype=np.uint32),
+                          b"\0" + long_name + b"\0int\0")
+    base_bytes = base.to_bytes()
+    base = parse_raw(base_bytes)
+    tail = 2  # "x" * 9999
+    assert base.strings.find(base.strings.get(tail)) < 0
+    words = np.array([tail, 1 << 24, 4, 32, 1, 1 << 24, 4, 32], dtype=np.uint32)
+    mod_bytes = Btf.from_words(words, b"", base=base).to_bytes()
+    ours = merge([parse_raw(mod_bytes, base=base)], base)
+    assert ours.to_bytes() == lib.merge_modules_bytes([mod_bytes], base_bytes)
+    assert ours.strings.data == long_name[1:] + b"\0"

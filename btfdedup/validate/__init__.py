@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from btfdedup.errors import BtfError
-from btfdedup.format.constants import BTF_MAX_TYPE, KIND_NAMES, Kind
+from btfdedup.format.constants import BTF_MAX_NAME_OFFSET, BTF_MAX_TYPE, KIND_NAMES, Kind
 from btfdedup.model.btf import Btf
 from btfdedup.validate import array as _array
 from btfdedup.validate import composite as _composite
@@ -226,7 +226,7 @@ class _Run:
         kind = KIND_NAMES.get(k, f"KIND{k}") if 0 < k <= 19 else f"KIND{k}"
         name = None
         off = int(ctx.name_off[local])
-        if off and bool(ctx.names.valid_offset(np.array([off]))[0]):
+        if off and off <= BTF_MAX_NAME_OFFSET and off < ctx.names.size:
             name = ctx.names.text(off)
         return Problem(
             reason=reason, type_id=tid, kind=kind, name=name, errno=err, phase=phase, context=context, logged=logged

@@ -96,7 +96,7 @@ def check_header(data: bytes, rules: RuleSet, *, split: bool) -> Sections:
         if str_len == 0 or str_len - 1 > BTF_MAX_NAME_OFFSET or strs[-1] != 0:
             probs.append(_p("Invalid string section"))
         elif not split and strs[0] != 0:
-            probs.append(_p("Invalid string section"))
+            probs.append(_p("Invalid string section", context="does not start with NUL: split BTF? pass its base"))
     # btf_parse_type_sec preamble
     if type_off & 3:
         probs.append(_p("Unaligned type_off"))

@@ -65,8 +65,10 @@ def rules_for(version: tuple[int, int] | None = None) -> RuleSet:
         kind_max = int(Kind.FLOAT)
     elif v >= (5, 2):
         kind_max = int(Kind.DATASEC)  # VAR and DATASEC: 5.2
+    elif v >= (4, 20):
+        kind_max = int(Kind.FUNC_PROTO)  # FUNC and FUNC_PROTO: 4.20
     else:
-        kind_max = int(Kind.FUNC_PROTO)  # FUNC/FUNC_PROTO: 5.0 (4.20)
+        kind_max = int(Kind.RESTRICT)  # 4.18/4.19: the original eleven kinds
     return RuleSet(
         version=v,
         kind_max=kind_max,
