@@ -4,12 +4,20 @@ Public API::
 
     btf = btfdedup.load("vmlinux.btf")            # raw, ELF, .ko(.xz/.zst/.gz), sysfs
     mod = btfdedup.load("mod.ko", base=btf)       # split BTF on a base
-    btf.save("out.btf")                           # atomic, byte-exact writer
+    merged = btfdedup.merge([a, b], base=None)    # libbpf btf__add_btf into a fresh BTF
+    result = btfdedup.dedup(merged)               # libbpf v1.6 btf__dedup, same bytes
+    result.btf.save("out.btf")                    # atomic, byte-exact writer
+    problems = btfdedup.validate(result.btf)      # the kernel verifier's rules, offline
+
+``dedup`` and ``validate`` are also the names of subpackages; the functions
+exported here shadow them as attributes, so import from the subpackages with
+``from btfdedup.dedup.engine import ...`` style imports.
 """
 
 from __future__ import annotations
 
 import btfdedup._jit_cache  # noqa: F401  (before numba is imported)
+from btfdedup.dedup import DedupResult, dedup
 from btfdedup.errors import (
     BtfError,
     BtfExtFormatError,
@@ -23,12 +31,19 @@ from btfdedup.errors import (
 )
 from btfdedup.format.constants import Kind
 from btfdedup.io.load import load
+from btfdedup.merge import merge
 from btfdedup.model.btf import Btf
+from btfdedup.validate import Problem, validate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Btf",
+    "DedupResult",
+    "Problem",
+    "dedup",
+    "merge",
+    "validate",
     "BtfError",
     "BtfExtFormatError",
     "BtfFormatError",
