@@ -61,13 +61,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from btfdedup.dedup.graph import UNPROCESSED, resolve_all
+from btfdedup.dedup.graph import UNPROCESSED
 from btfdedup.dedup.phases import composites, references
 from btfdedup.dedup.phases.compact import compact
 from btfdedup.dedup.phases.fwds import resolve_fwds
 from btfdedup.dedup.phases.prep import prep_phase
 from btfdedup.dedup.phases.primitives import prim_phase
-from btfdedup.dedup.phases.remap import remap_words
+from btfdedup.dedup.phases.remap import final_ids, remap_words
 from btfdedup.dedup.phases.strings import dedup_strings
 from btfdedup.dedup.table import CandidateTable
 from btfdedup.errors import BtfUsageError, DedupError
@@ -244,7 +244,7 @@ def dedup(
     lap("compact")
 
     # -- remap -----------------------------------------------------------------------
-    final = new_id[resolve_all(mp)]
+    final = final_ids(mp, new_id)
     bad_field = remap_words(words, starts, final)
     if bad_field is not None:
         i, old = bad_field

@@ -174,13 +174,3 @@ def compat_fnproto(W, p1, p2):  # type: ignore[no-untyped-def]
         q1 += 2
         q2 += 2
     return True
-
-
-@njit(cache=True, nogil=True)
-def resolve_all(mp):  # type: ignore[no-untyped-def]
-    """``resolve`` of every type ID at once (chains are short; memoised per ID)."""
-    n = mp.shape[0]
-    out = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        out[i] = resolve(mp, i)
-    return out

@@ -11,15 +11,24 @@ libbpf's -EINVAL.  Order-independent, so plain numpy gathers.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from btfdedup.dedup.graph import UNPROCESSED
+from btfdedup.dedup.graph import UNPROCESSED, resolve
 from btfdedup.format.constants import KIND_MASK, KIND_SHIFT, VLEN_MASK
 from btfdedup.model.fields import TID_FIRST, TID_FIXED, TID_PER_VLEN, TID_STRIDE, ragged
 
 
-def final_ids(resolved: np.ndarray, new_id: np.ndarray) -> np.ndarray:
-    """``new_id[resolve(id)]`` for every type ID."""
-    return new_id[resolved]
+@njit(cache=True, nogil=True)
+def _final_ids(mp, new_id):  # type: ignore[no-untyped-def]
+    out = np.empty(mp.shape[0], dtype=np.uint32)
+    for i in range(mp.shape[0]):
+        out[i] = new_id[resolve(mp, i)]
+    return out
+
+
+def final_ids(mp: np.ndarray, new_id: np.ndarray) -> np.ndarray:
+    """``new_id[resolve(id)]`` for every type ID (uint32; UNPROCESSED where none)."""
+    return _final_ids(mp, new_id)
 
 
 def remap_words(words: np.ndarray, starts: np.ndarray, final: np.ndarray) -> tuple[int, int] | None:
