@@ -10,8 +10,6 @@ import os
 import tempfile
 from collections.abc import Iterable
 
-
-
 from btfdedup.errors import BtfUsageError
 from btfdedup.model.btf import Btf
 
