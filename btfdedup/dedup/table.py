@@ -159,7 +159,8 @@ def _rehash(tkeys, tslot, meta):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _grow_rows(a):  # type: ignore[no-untyped-def]
+def grow_rows(a):  # type: ignore[no-untyped-def]
+    """A copy of the 2-D array ``a`` with twice the rows (the first half filled)."""
     b = np.empty((a.shape[0] * 2, a.shape[1]), dtype=a.dtype)
     for i in range(a.shape[0]):  # explicit loops: slice assignment drags in numba's
         for j in range(a.shape[1]):  # shape-error formatting, seconds of compile time
@@ -175,9 +176,9 @@ def table_insert(tkeys, tslot, slots, nodes, meta, key, type_id):  # type: ignor
     if 2 * (meta[M_NSLOTS] + 1) > tslot.shape[0]:
         tkeys, tslot = _rehash(tkeys, tslot, meta)
     if meta[M_NSLOTS] + 1 > slots.shape[0]:
-        slots = _grow_rows(slots)
+        slots = grow_rows(slots)
     if meta[M_SZ] + 1 > nodes.shape[0]:
-        nodes = _grow_rows(nodes)
+        nodes = grow_rows(nodes)
     sz = meta[M_SZ]
     cap = meta[M_CAP]
     if cap == 0 or (sz + 1) * 4 // 3 > cap:

@@ -61,7 +61,7 @@ from btfdedup.dedup.graph import (
     vlen_at,
 )
 from btfdedup.dedup.hashing import record_key
-from btfdedup.dedup.table import table_find, table_first, table_insert, table_next
+from btfdedup.dedup.table import grow_rows, table_find, table_first, table_insert, table_next
 
 #: error codes written to ``err[0]``
 ERR_NONE = 0
@@ -75,15 +75,6 @@ _IDENTICAL_STEP_LIMIT = 1 << 26
 def _is_modifier(k):  # type: ignore[no-untyped-def]
     return (k == K_CONST or k == K_VOLATILE or k == K_RESTRICT or k == K_PTR or k == K_TYPEDEF
             or k == K_FUNC or k == K_TYPE_TAG)
-
-
-@njit(cache=True, nogil=True)
-def _grow(a):  # type: ignore[no-untyped-def]
-    b = np.empty((a.shape[0] * 2, a.shape[1]), dtype=a.dtype)
-    for i in range(a.shape[0]):  # explicit loops: slice assignment drags in numba's
-        for j in range(a.shape[1]):  # shape-error formatting, seconds of compile time
-            b[i, j] = a[i, j]
-    return b
 
 
 @njit(cache=True, nogil=True)
@@ -141,7 +132,7 @@ def identical(W, ts, kinds, id1, id2, depth, fixed_arrays, err):  # type: ignore
                     return False
                 if fixed_arrays:
                     if sp + 2 > st.shape[0]:
-                        st = _grow(st)
+                        st = grow_rows(st)
                     # libbpf compares the index types, then the element types
                     if W[p1 + 3] != W[p2 + 3]:
                         st[sp, 0] = W[p1 + 3]
@@ -159,7 +150,7 @@ def identical(W, ts, kinds, id1, id2, depth, fixed_arrays, err):  # type: ignore
                     return False
                 n = vlen_at(W, p1)
                 while sp + n > st.shape[0]:
-                    st = _grow(st)
+                    st = grow_rows(st)
                 for i in range(n - 1, -1, -1):
                     m1 = W[p1 + 4 + 3 * i]
                     m2 = W[p2 + 4 + 3 * i]
@@ -174,7 +165,7 @@ def identical(W, ts, kinds, id1, id2, depth, fixed_arrays, err):  # type: ignore
                     return False
                 n = vlen_at(W, p1)
                 while sp + n + 1 > st.shape[0]:
-                    st = _grow(st)
+                    st = grow_rows(st)
                 for i in range(n - 1, -1, -1):
                     m1 = W[p1 + 4 + 2 * i]
                     m2 = W[p2 + 4 + 2 * i]
@@ -256,7 +247,7 @@ def is_equiv(W, ts, kinds, mp, hyp, hlist, hcnt, start_id, c0, k0, st, fixed_arr
             if W[pc + 1] != W[pk + 1]:
                 return 0, hcnt, adjust, st
             if sp + 1 > st.shape[0]:
-                st = _grow(st)
+                st = grow_rows(st)
             st[sp, 0] = W[pc + 2]
             st[sp, 1] = W[pk + 2]
             sp += 1
@@ -264,7 +255,7 @@ def is_equiv(W, ts, kinds, mp, hyp, hlist, hcnt, start_id, c0, k0, st, fixed_arr
             if not compat_array(W, pc, pk):
                 return 0, hcnt, adjust, st
             if sp + 2 > st.shape[0]:
-                st = _grow(st)
+                st = grow_rows(st)
             st[sp, 0] = W[pc + 3]  # element: checked second
             st[sp, 1] = W[pk + 3]
             st[sp + 1, 0] = W[pc + 4]  # index: checked first
@@ -275,7 +266,7 @@ def is_equiv(W, ts, kinds, mp, hyp, hlist, hcnt, start_id, c0, k0, st, fixed_arr
                 return 0, hcnt, adjust, st
             n = vlen_at(W, pc)
             while sp + n > st.shape[0]:
-                st = _grow(st)
+                st = grow_rows(st)
             for i in range(n - 1, -1, -1):
                 st[sp, 0] = W[pc + 4 + 3 * i]
                 st[sp, 1] = W[pk + 4 + 3 * i]
@@ -285,7 +276,7 @@ def is_equiv(W, ts, kinds, mp, hyp, hlist, hcnt, start_id, c0, k0, st, fixed_arr
                 return 0, hcnt, adjust, st
             n = vlen_at(W, pc)
             while sp + n + 1 > st.shape[0]:
-                st = _grow(st)
+                st = grow_rows(st)
             for i in range(n - 1, -1, -1):
                 st[sp, 0] = W[pc + 4 + 2 * i]
                 st[sp, 1] = W[pk + 4 + 2 * i]
