@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from btfdedup.cli.dedup import ProgressLine, human_bytes
+from btfdedup.cli.output import ProgressLine, human_bytes
 from btfdedup.cli.main import main
 from btfdedup.io.raw import parse_raw
 from tests.conftest import FIXTURES, REPO

@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from btfdedup.cli.dedup import ProgressLine, human_bytes
+from btfdedup.cli.output import ProgressLine, human_bytes
 from btfdedup.io.load import load
 
 
