@@ -17,11 +17,22 @@ import pytest
 from btfdedup.dedup import dedup
 from btfdedup.io.load import load
 from btfdedup.io.raw import parse_raw
+from btfdedup.kernel.flatten import flatten_bytes
 from btfdedup.merge import merge, merge_modules
 from btfdedup.model.btf import Btf
+from tests._kernel_probe import kernel_verdict, probe_skip_reason
 from tests.oracle.libbpf import oracle_or_skip
 
 pytestmark = pytest.mark.corpus
+
+
+def _assert_kernel_loads(blob: bytes, what: str) -> None:
+    """Judge: the running kernel's BPF_BTF_LOAD (skips where bpf(2) is refused)."""
+    reason = probe_skip_reason()
+    if reason:
+        pytest.skip(f"kernel load of {what} not checked: {reason}")
+    ok, err, log = kernel_verdict(blob)
+    assert ok, f"kernel rejects {what}: errno {err}: {log.strip().splitlines()[-1:] if log else ''}"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +65,9 @@ def test_vmlinux_raw(corpora_dir: Path, raw_vmlinux: bytes) -> None:
     ref = (corpora_dir / "vmlinux-6.1-raw" / "vmlinux-dedup.libbpf.btf").read_bytes()
     res = dedup(parse_raw(raw_vmlinux))
     assert res.stats["types_out"] == 94762
-    assert res.btf.to_bytes() == ref
+    out = res.btf.to_bytes()
+    assert out == ref
+    _assert_kernel_loads(out, "deduped vmlinux-raw")
 
 
 def test_vmlinux_raw_force_collisions_subset(corpora_dir: Path, raw_vmlinux: bytes) -> None:
@@ -79,7 +92,9 @@ def test_cus_merged(corpora_dir: Path, cus_dir: Path) -> None:
     files = sorted((cus_dir / "cus").glob("*.btf")) or sorted(cus_dir.rglob("*.btf"))
     m = merge([parse_raw(f.read_bytes()) for f in files])
     ref = (corpora_dir / "vmlinux-6.1-raw" / "cus-dedup.libbpf.btf").read_bytes()
-    assert dedup(m).btf.to_bytes() == ref
+    out = dedup(m).btf.to_bytes()
+    assert out == ref
+    _assert_kernel_loads(out, "2,172 CUs merged and deduped")
 
 
 def test_modules_merged(corpora_dir: Path, modules: tuple[bytes, list[bytes]]) -> None:
@@ -88,7 +103,10 @@ def test_modules_merged(corpora_dir: Path, modules: tuple[bytes, list[bytes]]) -
     base = parse_raw(base_b)
     m = merge_modules([parse_raw(d, base=base) for d in mods], base)
     ref = (corpora_dir / "modules-6.1" / "modules-all-dedup.libbpf.btf").read_bytes()
-    assert dedup(m).btf.to_bytes() == ref
+    res = dedup(m)
+    assert res.btf.to_bytes() == ref
+    # Split BTF cannot be loaded alone: the kernel judges base + split as one blob.
+    _assert_kernel_loads(flatten_bytes(res.btf), "1,121 modules deduped on the base, flattened onto it")
 
 
 def test_each_module_split(modules: tuple[bytes, list[bytes]]) -> None:

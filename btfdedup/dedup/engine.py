@@ -21,9 +21,10 @@ work in two kinds of code:
   per record in compiled code, only for the records they process: on a 3.4 M-type
   input a key column and its temporaries cost more than the walks themselves.
 
-Measured on the raw 6.1 vmlinux (3,408,970 types), the dedup call takes about 1.5x
-libbpf's CPU time and the parse+dedup+write pipeline about 1.7x libbpf's peak RSS
-(benchmarks/bench_dedup.py); the one-off numba compile is cached on disk.
+Measured on the raw 6.1 vmlinux (3,408,970 types) next to libbpf 1.1.2 in the same
+run (benchmarks/bench_dedup.py): the dedup call 0.94x libbpf's time, parse+dedup+write
+1.13x, peak RSS of that pipeline 1.57x; the one-off numba compile (about 20 s) is
+cached on disk.
 
 All compiled phases share one flat view of the whole type graph, base chain included:
 ``W`` (uint32 words: three zero words for void, every base record, every split record)
