@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from btfdedup.cli.output import ProgressLine, human_bytes
 from btfdedup.cli.main import main
+from btfdedup.cli.output import ProgressLine, human_bytes
 from btfdedup.io.raw import parse_raw
 from tests.conftest import FIXTURES, REPO
 from tests.oracle.libbpf import Libbpf, oracle_or_skip
