@@ -11,6 +11,7 @@ import json
 import lzma
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -253,3 +254,32 @@ def test_output_in_missing_directory(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_output_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dedup", CUS[0], "-o", str(tmp_path)]) == 1
     assert "is a directory" in capsys.readouterr().err
+
+
+def test_directory_with_unusable_elf_is_noted_and_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stripped debug object (.BTF of type NOBITS) inside a directory input is
+    not BTF-bearing: skipped with a note, the other inputs still merged."""
+    from elftools.elf.elffile import ELFFile
+
+    src = FIXTURES / "bpf" / "maps.bpf.o"
+    data = bytearray(src.read_bytes())
+    with open(src, "rb") as f:
+        elf = ELFFile(f)
+        idx = next(i for i, s in enumerate(elf.iter_sections()) if s.name == ".BTF")
+        shoff, shentsize = elf["e_shoff"], elf["e_shentsize"]
+    struct.pack_into("<I", data, shoff + idx * shentsize + 4, 8)  # sh_type = SHT_NOBITS
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "a_stripped.o").write_bytes(bytes(data))
+    shutil.copy(CUS[0], d / "b.btf")
+    out = tmp_path / "out.btf"
+    assert main(["dedup", str(d), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "skipped" in err and "a_stripped.o" in err and "SHT_NOBITS" in err
+    assert out.read_bytes() == dedup_one(CUS[0])
+
+
+def dedup_one(path: str) -> bytes:
+    """libbpf v1.6: the one file merged into a fresh BTF and deduped."""
+    lib = oracle_or_skip()
+    return lib.merge_dedup_bytes([Path(path).read_bytes()])

@@ -34,9 +34,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dest="ids",
         metavar="ID",
         type=int,
-        nargs="+",
+        nargs=1,
         action="extend",
-        help="dump only these type IDs (repeatable)",
+        help="dump only this type ID (repeat --id for more; printed in the order given)",
     )
     p.set_defaults(func=run)
 

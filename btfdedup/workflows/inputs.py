@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from btfdedup.errors import BtfUsageError
+from btfdedup.errors import BtfUsageError, ElfError
 from btfdedup.io.compressed import maybe_decompress
 from btfdedup.io.load import load, read_file
 from btfdedup.model.btf import Btf
@@ -59,7 +59,12 @@ def expand(paths: Iterable[str]) -> Inputs:
             for f in sorted(found):
                 if not os.path.isfile(f):
                     continue
-                why = carries_btf(f)
+                try:
+                    why = carries_btf(f)
+                except ElfError as e:
+                    # A directory also holds objects whose .BTF is unusable (stripped
+                    # debug files): not BTF-bearing, so noted and skipped, not fatal.
+                    why = e.rule
                 if why is None:
                     out.files.append(f)
                 else:
