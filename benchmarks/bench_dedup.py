@@ -17,22 +17,18 @@ Run: ``pytest benchmarks/bench_dedup.py --benchmark-enable``.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from benchmarks._fresh import SMALL, run_fresh
 from btfdedup.dedup import dedup
 from btfdedup.io.raw import parse_raw
 from tests.oracle.libbpf import BtfHandle, Libbpf
 
-REPO = Path(__file__).resolve().parent.parent
-SMALL = REPO / "corpora" / "cus" / "cu1412.btf"
 TYPES_OUT = 94_762
 
 G_DEDUP = "dedup vmlinux-raw (call alone)"
@@ -94,54 +90,10 @@ def test_pipeline_libbpf(benchmark: Any, vmlinux_raw_bytes: bytes, libbpf_system
     report.record(f"{G_PIPE}[libbpf]", benchmark)
 
 
-# A fresh interpreter: warm up on a small input (btfdedup: loads numba's cache), read
-# the file, note VmHWM, run the whole pipeline, note VmHWM again.
-_RSS_SCRIPT = r"""
-import json, sys, time
-def hwm_kb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-sys.path.insert(0, sys.argv[3])
-side, path, small = sys.argv[1], sys.argv[2], sys.argv[4]
-t0 = time.perf_counter()
-if side == "btfdedup":
-    from btfdedup.io.raw import parse_raw
-    from btfdedup.dedup import dedup
-    dedup(parse_raw(open(small, "rb").read()))
-else:
-    from tests.oracle.libbpf import Libbpf
-    lib = Libbpf.system()
-    with lib.parse(open(small, "rb").read()) as h:
-        lib.dedup(h)
-warm = time.perf_counter() - t0
-data = open(path, "rb").read()
-before = hwm_kb()
-t0 = time.perf_counter()
-if side == "btfdedup":
-    out = dedup(parse_raw(data)).btf.to_bytes()
-else:
-    with lib.parse(data) as h:
-        lib.dedup(h)
-        out = lib.raw_data(h)
-secs = time.perf_counter() - t0
-print(json.dumps({"out": len(out), "before_kb": before, "peak_kb": hwm_kb(), "warmup_s": warm, "secs": secs}))
-"""
-
-
-def _fresh(side: str, path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
-    r = subprocess.run(
-        [sys.executable, "-c", _RSS_SCRIPT, side, str(path), str(REPO), str(SMALL)],
-        capture_output=True, text=True, timeout=900, check=True, env=env,
-    )
-    return dict(json.loads(r.stdout.strip().splitlines()[-1]))
-
-
 def test_pipeline_peak_rss(benchmark: Any, vmlinux_raw_path: Path, libbpf_system: Libbpf, report: Any) -> None:
     """Peak RSS of the whole pipeline, each side in its own fresh process."""
-    ours = _fresh("btfdedup", vmlinux_raw_path)
-    theirs = _fresh("libbpf", vmlinux_raw_path)
+    ours = run_fresh("pipeline", "btfdedup", vmlinux_raw_path)
+    theirs = run_fresh("pipeline", "libbpf", vmlinux_raw_path)
     assert ours["out"] == theirs["out"] == 4_113_171
     mb = 1024.0
     for side, m in (("btfdedup", ours), ("libbpf", theirs)):
@@ -158,8 +110,8 @@ def test_numba_compile_time(benchmark: Any, vmlinux_raw_path: Path, report: Any)
     """First start with an empty numba cache (compiles every kernel) vs a cached start."""
     with tempfile.TemporaryDirectory(prefix="btfdedup-numba-") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        cold = _fresh("btfdedup", SMALL, env)
-        warm = _fresh("btfdedup", SMALL, env)
+        cold = run_fresh("pipeline", "btfdedup", SMALL, env)
+        warm = run_fresh("pipeline", "btfdedup", SMALL, env)
     report.notes.append(
         f"numba: import+dedup of a small CU with an empty cache {cold['warmup_s']:.1f} s (compiles), "
         f"with the cache filled {warm['warmup_s']:.1f} s"
