@@ -31,6 +31,7 @@ Usable from tests and benchmarks alike: ``from tests.oracle.libbpf import Libbpf
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import glob
@@ -106,10 +107,8 @@ class BtfHandle:
         self.free()
 
     def __del__(self) -> None:  # safety net; tests free explicitly
-        try:
+        with contextlib.suppress(Exception):
             self.free()
-        except Exception:
-            pass
 
     # convenience passthroughs
     @property
@@ -145,10 +144,8 @@ class BtfExtHandle:
         self.free()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.free()
-        except Exception:
-            pass
 
     def raw_data(self) -> bytes:
         return self.lib.btf_ext_raw_data(self)
