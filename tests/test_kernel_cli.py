@@ -388,3 +388,20 @@ def test_merge_base_without_base_is_a_usage_error() -> None:
     r = run_cli("kernel", "load", str(MODULES / "8021q.btf"), "--merge-base")
     assert r.returncode == 1
     assert r.stderr.splitlines() == ["btfdedup: error: --merge-base needs --base BASE (the base BTF the split FILE was built on)"]
+
+
+@pytest.mark.usefixtures("bpf_ok")
+def test_get_id_beyond_u32_is_not_truncated(tmp_path: Path) -> None:
+    # bpftool's strtoul wraps 2**32+1 to ID 1 (vmlinux); IDs are __u32, so this is no object at all
+    out = tmp_path / "x.btf"
+    r = run_cli("kernel", "get", str(2**32 + 1), "-o", str(out))
+    assert r.returncode == 1 and not out.exists()
+    assert r.stderr.splitlines() == [f"btfdedup: error: no BTF object with ID {2**32 + 1} (IDs are 32-bit unsigned)"]
+
+
+def test_negative_log_size_is_a_usage_error(tmp_path: Path) -> None:
+    f = tmp_path / "tiny.btf"
+    f.write_bytes(tiny_btf())
+    r = run_cli("kernel", "load", str(f), "--log-size", "-5")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[-1].endswith("argument --log-size: expected a size in bytes (0 to 4294967295), got '-5'")

@@ -82,3 +82,42 @@ def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["validate", str(junk)]) == 1
     out = capsys.readouterr().out
     assert out.endswith(f"{junk}: 1 problem\n")
+
+
+def test_flood_is_summarised_per_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 5 anonymous TYPEDEFs: the kernel rejects each with "Invalid name" (it names a typedef or fails)
+    t = Builder()
+    i = t.int_()
+    for _ in range(5):
+        t.typedef(0, i)
+    f = tmp_path / "flood.btf"
+    f.write_bytes(t.blob())
+    assert main(["validate", "--max-problems", "2", str(f)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [f"{f}: [2] TYPEDEF (anon): Invalid name", f"{f}: [3] TYPEDEF (anon): Invalid name"]
+    assert out[2:] == [
+        f"{f}: 3 more not shown (--max-problems 0 shows all)",
+        f"{f}: by rule: 5 Invalid name",
+        f"{f}: 5 problems",
+    ]
+    assert main(["validate", "--json", "--max-problems", "1", str(f)]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["problems"]) == 1 and doc["problem_count"] == 5 and doc["rule_counts"] == {"Invalid name": 5}
+    assert main(["validate", "--json", str(f)]) == 1
+    assert len(json.loads(capsys.readouterr().out)["problems"]) == 5
+
+
+def test_rule_of_drops_formatted_values() -> None:
+    from btfdedup.cli.validate import rule_of
+
+    assert rule_of("Invalid name_offset:1694074") == "Invalid name_offset"
+    assert rule_of("Invalid btf_info:ff000000") == "Invalid btf_info"
+    assert rule_of("meta_left:4 meta_needed:12") == "meta_left meta_needed"
+
+
+def test_unsupported_kernel_version_is_one_usage_error(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--kernel-version", "4.1", str(files["good"]), str(files["bad"])]) == 1
+    cap = capsys.readouterr()
+    assert cap.out == "" and cap.err.splitlines() == [
+        "btfdedup: error: kernel 4.1 predates BTF loading (BPF_BTF_LOAD appeared in 4.18)"
+    ]

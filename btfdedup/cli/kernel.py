@@ -74,10 +74,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="verifier log level: 1, 2, |4 for stats, |8 to keep the log's head (default: 1, log shown on failure only; "
         "given explicitly, the log is also shown on success)",
     )
-    pd.add_argument("--log-size", type=int, default=None, metavar="BYTES", help="first log buffer size")
+    pd.add_argument(
+        "--log-size", type=_byte_count, default=None, metavar="BYTES", help="first log buffer size (at least 128 is used)"
+    )
     pd.add_argument("--pin", metavar="PATH", help="keep the object after exit: pin (at PATH on bpffs) a one-entry map holding it")
     pd.add_argument("--json", action="store_true", help="print the result as one-line JSON")
     pd.set_defaults(func=cmd_load)
+
+
+def _byte_count(text: str) -> int:
+    """argparse type: a buffer size in bytes, >= 0 (the kernel's field is a __u32)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 0xFFFFFFFF:
+        raise argparse.ArgumentTypeError(f"expected a size in bytes (0 to 4294967295), got {text!r}")
+    return n
 
 
 # ----------------------------------------------------------------------------- list

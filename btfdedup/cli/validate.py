@@ -3,20 +3,25 @@
 Checks each FILE with the kernel's BTF verifier rules (see :mod:`btfdedup.validate`)
 without loading anything into the kernel.  Raw BTF is checked byte for byte
 (header and section layout included); for an ELF object its ``.BTF`` section is
-checked as the raw blob it carries.  Prints every problem, then ``FILE: OK`` or
-``FILE: N problem(s)``; with ``--json`` one compact JSON object per file.  Exit
-status 1 when any file has a problem.
+checked as the raw blob it carries.  Prints the problems (the first
+``--max-problems``, default 100, then a count per rule of the rest: a raw
+vmlinux over the kernel's limits breaks rules ~1.8 million times), then
+``FILE: OK`` or ``FILE: N problem(s)``; with ``--json`` one compact JSON object
+per file holding every problem unless ``--max-problems`` is given.  Exit status
+1 when any file has a problem.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections import Counter
 
 from btfdedup.errors import BtfError
 from btfdedup.model.btf import Btf
-from btfdedup.validate import Problem, parse_version, validate
+from btfdedup.validate import Problem, parse_version, rules_for, validate
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +40,39 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="rules of this kernel release (default: the running kernel's, 6.18 elsewhere)",
     )
     p.add_argument("--json", "-j", action="store_true", help="one JSON object per file")
+    p.add_argument(
+        "--max-problems",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="show the first N problems per file and count the rest per rule (default 100; with --json: all; 0: all)",
+    )
     p.set_defaults(func=run)
+
+
+def _count(text: str) -> int:
+    """argparse type: a non-negative integer."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a count >= 0, got {text!r}")
+    return n
+
+
+def rule_of(reason: str) -> str:
+    """The rule behind a reason, without the values the kernel formats into it.
+
+    ``"Invalid name_offset:1694074"`` -> ``"Invalid name_offset"``, so the summary
+    of a flood groups by rule and not by offset.
+    """
+    return re.sub(r"#\d+", "#N", re.sub(r":[0-9a-fA-F]+\b", "", reason))
+
+
+def _summary(problems: list[Problem]) -> str:
+    counts = Counter(rule_of(p.reason) for p in problems)
+    return ", ".join(f"{n} {rule}" for rule, n in counts.most_common())
 
 
 def _blob_and_base(path: str, base: Btf | None) -> tuple[bytes, Btf | None]:
@@ -65,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from btfdedup.io.load import load
 
     version = parse_version(args.kernel_version) if args.kernel_version else None
+    rules_for(version)  # an unsupported release is a usage error, not a problem of every FILE
     base = load(args.base) if args.base else None
     bad = False
     for path in args.files:
@@ -74,16 +112,20 @@ def run(args: argparse.Namespace) -> int:
         except BtfError as e:
             problems = [Problem(reason=f"cannot read: {e}", phase="input")]
         bad |= bool(problems)
+        limit = args.max_problems if args.max_problems is not None else (0 if args.json else 100)
+        shown = problems[:limit] if limit else problems
         if args.json:
-            print(
-                json.dumps(
-                    {"file": path, "ok": not problems, "problems": [p.to_json() for p in problems]},
-                    separators=(",", ":"),
-                )
-            )
+            doc: dict[str, object] = {"file": path, "ok": not problems, "problems": [p.to_json() for p in shown]}
+            if len(shown) < len(problems):
+                doc["problem_count"] = len(problems)
+                doc["rule_counts"] = dict(Counter(rule_of(p.reason) for p in problems).most_common())
+            print(json.dumps(doc, separators=(",", ":")))
             continue
-        for p in problems:
+        for p in shown:
             print(f"{path}: {p}")
+        if len(shown) < len(problems):
+            print(f"{path}: {len(problems) - len(shown)} more not shown (--max-problems 0 shows all)")
+            print(f"{path}: by rule: {_summary(problems)}")
         print(f"{path}: OK" if not problems else f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
     sys.stdout.flush()
     return 1 if bad else 0

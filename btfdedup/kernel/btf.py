@@ -217,7 +217,14 @@ def iter_btf_ids() -> Iterator[int]:
 
 
 def get_fd_by_id(cmd: int, obj_id: int, *, open_flags: int = 0) -> int:
-    """Raw fd for object ``obj_id`` via a *_GET_FD_BY_ID command (caller owns it)."""
+    """Raw fd for object ``obj_id`` via a *_GET_FD_BY_ID command (caller owns it).
+
+    IDs are ``__u32``: one outside that range is refused here (ENOENT) instead of
+    being truncated by ctypes into some other object's ID.
+    """
+    if not 0 <= obj_id <= 0xFFFFFFFF:
+        kind = sc.CMD_NAMES[cmd].split("_")[1]
+        raise KernelError(f"no {kind} object with ID {obj_id} (IDs are 32-bit unsigned)", errno=errno_mod.ENOENT)
     attr = sc.GetIdAttr(start_id=obj_id, open_flags=open_flags)
     try:
         return sc.bpf(cmd, attr)

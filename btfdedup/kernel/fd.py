@@ -8,6 +8,7 @@ collected; :meth:`detach` hands ownership to the caller instead.
 
 from __future__ import annotations
 
+import errno as errno_mod
 import os
 import weakref
 from types import TracebackType
@@ -39,7 +40,7 @@ class BpfFd:
     def fd(self) -> int:
         """The descriptor number; KernelError(EBADF) once closed."""
         if self._fd is None:
-            raise KernelError("the BPF object fd is already closed", errno=9)
+            raise KernelError("the BPF object fd is already closed", errno=errno_mod.EBADF)
         return self._fd
 
     @property
