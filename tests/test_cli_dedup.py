@@ -283,3 +283,31 @@ def dedup_one(path: str) -> bytes:
     """libbpf v1.6: the one file merged into a fresh BTF and deduped."""
     lib = oracle_or_skip()
     return lib.merge_dedup_bytes([Path(path).read_bytes()])
+
+
+def test_unwritable_output_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pseudo file system refuses the temporary file: one error line naming the
+    output, exit 1, no traceback."""
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc to have an unwritable directory even as root")
+    assert main(["dedup", CUS[0], "-o", "/proc/btfdedup-out.btf"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("btfdedup: error: /proc/btfdedup-out.btf: cannot write")
+
+
+def test_ext_output_is_not_written_when_out_is_an_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``-o`` naming the input is refused before OUT.ext is written, not after."""
+    obj = tmp_path / "types.bpf.o"
+    shutil.copy(FIXTURES / "bpf" / "types.bpf.o", obj)
+    assert main(["dedup", str(obj), "--ext", "-o", str(obj)]) == 1
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert not (tmp_path / "types.bpf.o.ext").exists()
+
+
+def test_no_btf_error_names_a_skipped_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.txt").write_text("hello")
+    assert main(["dedup", str(tmp_path / "in"), "-o", str(tmp_path / "o.btf")]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"btfdedup: error: no input carries BTF (1 file skipped; {tmp_path / 'in' / 'x.txt'}: "
+                   "neither raw BTF nor ELF)"]

@@ -167,3 +167,27 @@ def test_all_1121_modules(lib: Libbpf, corpora_dir: Path, tmp_path: Path) -> Non
     assert sorted(p.name for p in out.iterdir()) == [f.name for f in files]
     bad = [f.name for f in files if (out / f.name).read_bytes() != lib.dedup_bytes(f.read_bytes(), base=base)]
     assert not bad
+
+
+def test_failing_module_leaves_no_output(base_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed module after a good one fails the run before any output is
+    written: OUTDIR is not created, the good module's output not left behind."""
+    bad = tmp_path / "truncated.btf"
+    bad.write_bytes(Path(MODULES[0]).read_bytes()[:100])
+    out = tmp_path / "out"
+    assert main(["split", MODULES[1], str(bad), "--base", base_path, "-o", str(out)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"btfdedup: error: {bad}")
+    assert not out.exists()
+
+
+def test_output_over_an_input_is_refused_before_writing(base_path: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """OUTDIR holding an input as ``<name>.btf`` is refused up front: the modules
+    listed before it are not written either."""
+    d = tmp_path / "d"
+    d.mkdir()
+    shutil.copy(MODDIR / "veth.btf", d / "veth.btf")
+    assert main(["split", MODULES[0], str(d / "veth.btf"), "--base", base_path, "-o", str(d)]) == 1
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert sorted(p.name for p in d.iterdir()) == ["veth.btf"]

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from btfdedup.errors import BtfUsageError
-from btfdedup.io.writer import atomic_write
 from btfdedup.merge import merge
 from btfdedup.model.btf import Btf
-from btfdedup.workflows.inputs import btf_size, expand, load_all, protected_paths
+from btfdedup.workflows.inputs import btf_size, check_outputs, expand, load_all, protected_paths, write_output
 
 #: progress(stage, done, total)
 Progress = Callable[[str, int, int], None]
@@ -86,8 +85,9 @@ def dedup_files(
     t0 = time.perf_counter()
     check_output_path(output)
     found = expand(paths)
-    if not found.files:
-        raise BtfUsageError("no input carries BTF" + (f" ({len(found.skipped)} files skipped)" if found.skipped else ""))
+    found.require_some("input")
+    protect = protected_paths(found.files, base_path)
+    check_outputs([output, output + ".ext"] if ext else [output], protect)
     btfs = load_all(found.files, base, (lambda d, n: progress("loading", d, n)) if progress else None)
     if base is None:
         bases = {id(b.base): b.base for b in btfs if b.base is not None}
@@ -113,11 +113,10 @@ def dedup_files(
             progress("dedup", 0, 1)
         res = dedup(merged, force_collisions=force_collisions, strategy=strategy)
     data = res.btf.to_bytes()
-    protect = protected_paths(found.files, base_path)
     if ext_output is not None:
         assert res.ext is not None
-        atomic_write(ext_output, res.ext.to_bytes(), protect=protect)
-    atomic_write(output, data, protect=protect)
+        write_output(ext_output, res.ext.to_bytes(), protect)
+    write_output(output, data, protect)
     return DedupRun(
         inputs=found.files,
         skipped=found.skipped,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from btfdedup.errors import BtfUsageError, ElfError
 from btfdedup.io.compressed import maybe_decompress
 from btfdedup.io.load import load, read_file
+from btfdedup.io.writer import atomic_write
 from btfdedup.model.btf import Btf
 
 BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")
@@ -31,6 +32,16 @@ class Inputs:
 
     files: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def require_some(self, what: str) -> None:
+        """Fail when no file carries BTF, naming the first skipped one and why."""
+        if self.files:
+            return
+        if not self.skipped:
+            raise BtfUsageError(f"no {what} carries BTF")
+        n = len(self.skipped)
+        f, why = self.skipped[0]
+        raise BtfUsageError(f"no {what} carries BTF ({n} file{'s' if n != 1 else ''} skipped; {f}: {why})")
 
 
 def carries_btf(path: str) -> str | None:
@@ -104,3 +115,29 @@ def btf_size(btf: Btf) -> int:
 def protected_paths(files: Iterable[str], base_path: str | None) -> list[str]:
     """Paths an output must never replace."""
     return [*files, *([base_path] if base_path else [])]
+
+
+def check_outputs(outputs: Iterable[str], protect: Iterable[str]) -> None:
+    """Refuse, before any work is done, an output that is one of the inputs (by any
+    path or symlink): a run writing several files must not write some of them and
+    then stop at the protected one."""
+    protect = list(protect)
+    for out in outputs:
+        if not os.path.exists(out):
+            continue
+        for p in protect:
+            try:
+                same = os.path.samefile(out, p)
+            except OSError:
+                continue
+            if same:
+                raise BtfUsageError(f"refusing to overwrite input file {out}")
+
+
+def write_output(path: str, data: bytes, protect: Iterable[str]) -> None:
+    """:func:`atomic_write`, with an operating-system failure (read-only or pseudo
+    file system, no space) reported as one error line naming ``path``."""
+    try:
+        atomic_write(path, data, protect=protect)
+    except OSError as e:
+        raise BtfUsageError(f"{path}: cannot write the output: {e.strerror or e}") from e

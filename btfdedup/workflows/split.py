@@ -10,7 +10,9 @@ For every module:
   deduplicated the same way — what ``pahole --btf_base vmlinux`` gives with libbpf.
 
 Each result is written as split BTF to ``OUTDIR/<name>.btf`` (``name`` = the input
-file name without ``.ko``/``.o``/``.btf`` and compression suffixes).
+file name without ``.ko``/``.o``/``.btf`` and compression suffixes).  All modules
+are deduplicated before the first file is written, and an output that would replace
+an input is refused up front, so a failing run leaves OUTDIR untouched.
 """
 
 from __future__ import annotations
@@ -22,10 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from btfdedup.errors import BtfUsageError
-from btfdedup.io.writer import atomic_write
 from btfdedup.merge import merge
 from btfdedup.model.btf import Btf
-from btfdedup.workflows.inputs import btf_size, expand, load_input, protected_paths
+from btfdedup.workflows.inputs import btf_size, check_outputs, expand, load_input, protected_paths, write_output
 
 _COMPRESSED = (".xz", ".zst", ".gz")
 _CONTAINERS = (".ko", ".o", ".btf", ".elf", ".raw")
@@ -105,10 +106,9 @@ def dedup_against_base(module: Btf, base: Btf, *, force_collisions: bool = False
     """``module`` (split on ``base``, or standalone) deduplicated into split BTF on ``base``."""
     from btfdedup.dedup import dedup
 
-    if module.base is None:
-        module = merge([module], base)
-    elif module.base is not base:
-        # Same content is fine (merge checks it); re-home it on ``base``.
+    if module.base is not base:
+        # Standalone: merged onto ``base``.  Split on an equal copy of ``base`` (merge
+        # checks the content and refuses a different one): re-homed on ``base``.
         module = merge([module], base)
     return dedup(module, force_collisions=force_collisions, strategy=strategy).btf
 
@@ -126,8 +126,7 @@ def split_files(
     """Dedup every module in ``paths`` (files or directories) against ``base`` into ``outdir``."""
     t0 = time.perf_counter()
     found = expand(paths)
-    if not found.files:
-        raise BtfUsageError("no module carries BTF" + (f" ({len(found.skipped)} files skipped)" if found.skipped else ""))
+    found.require_some("module")
     names: dict[str, str] = {}
     for f in found.files:
         n = module_name(f)
@@ -136,21 +135,24 @@ def split_files(
         names[n] = f
     if os.path.exists(outdir) and not os.path.isdir(outdir):
         raise BtfUsageError(f"{outdir}: exists and is not a directory")
-    os.makedirs(outdir, exist_ok=True)
     protect = protected_paths(found.files, base_path)
+    dests = {f: os.path.join(outdir, n + ".btf") for n, f in names.items()}
+    check_outputs(dests.values(), protect)
+    # Every module is deduplicated before anything is written: a module that fails
+    # (wrong base, malformed) leaves OUTDIR as it was, not half filled.
     results: list[ModuleResult] = []
+    outputs: list[bytes] = []
     for i, f in enumerate(found.files):
         t = time.perf_counter()
         mod = load_input(f, base)
         out = dedup_against_base(mod, base, force_collisions=force_collisions, strategy=strategy)
         data = out.to_bytes()
-        dest = os.path.join(outdir, module_name(f) + ".btf")
-        atomic_write(dest, data, protect=protect)
+        outputs.append(data)
         results.append(
             ModuleResult(
                 path=f,
                 name=module_name(f),
-                output=dest,
+                output=dests[f],
                 standalone=mod.base is None,
                 types_before=mod.nr_types,
                 types_after=out.nr_types,
@@ -161,4 +163,10 @@ def split_files(
         )
         if progress is not None:
             progress(i + 1, len(found.files), module_name(f))
+    try:
+        os.makedirs(outdir, exist_ok=True)
+    except OSError as e:
+        raise BtfUsageError(f"{outdir}: cannot create the output directory: {e.strerror or e}") from e
+    for r, data in zip(results, outputs, strict=True):
+        write_output(r.output, data, protect)
     return SplitRun(results, found.skipped, base.nr_types, time.perf_counter() - t0)
