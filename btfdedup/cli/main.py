@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BtfError as e:
         print(f"btfdedup: error: {e}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print("btfdedup: error: out of memory", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("btfdedup: interrupted", file=sys.stderr)
         return 130

@@ -4,7 +4,8 @@ For each FILE: a table of kinds (count, record bytes, how many named types of
 that kind share their name with another type of the same kind), the string and
 header sizes, the total, and ``.BTF.ext`` record counts when the input is an
 ELF object with one.  ``--json`` prints one compact JSON object per file, one
-per line.  Definitions are in :mod:`btfdedup.stats`.
+per line.  Files that fail are reported on stderr and skipped (exit status 1).
+Definitions are in :mod:`btfdedup.stats`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import json
 import sys
 
+from btfdedup.errors import BtfError
 from btfdedup.io.load import load
 from btfdedup.stats import btf_stats, format_stats
 
@@ -32,15 +34,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the statistics of every FILE (the base is loaded once)."""
+    """Print the statistics of every FILE (the base is loaded once).
+
+    A FILE that cannot be read does not stop the others: its error is printed
+    as one ``btfdedup: error:`` line on stderr when its turn comes, the good
+    files are all reported, and the exit status is then 1.
+    """
     base = load(args.base) if args.base else None
-    for n, path in enumerate(args.files):
-        st = btf_stats(load(path, base=base))
+    failed = False
+    printed = False
+    for path in args.files:
+        try:
+            st = btf_stats(load(path, base=base))
+        except BtfError as e:
+            sys.stdout.flush()
+            print(f"btfdedup: error: {e}", file=sys.stderr)
+            failed = True
+            continue
         if args.json:
             print(json.dumps(st.to_json(), separators=(",", ":")))
         else:
-            if n:
+            if printed:
                 print()
             print(format_stats(st))
+        printed = True
         sys.stdout.flush()
-    return 0
+    return 1 if failed else 0

@@ -34,6 +34,7 @@ from btfdedup.dump.raw import (
     put_i64,
     put_row,
     put_u64,
+    resolve_ids,
     s32,
 )
 from btfdedup.format.constants import BTF_KIND_MAX, KIND_NAMES
@@ -392,10 +393,14 @@ def _dump_json_chunk(words, type_start, sel, start_id, strs, all_kind, all_name,
 def iter_json_chunks(
     btf: Btf, ids: Iterable[int] | None = None, *, pretty: bool = False, tables: DumpTables | None = None
 ) -> Iterator[bytes]:
-    """The JSON document as byte chunks, ending with bpftool's final newline."""
+    """The JSON document as byte chunks, ending with bpftool's final newline.
+
+    Every ID in ``ids`` is checked before the first chunk, so a bad ID raises
+    without a half-written document."""
+    runs = resolve_ids(btf, ids)
     yield b'{\n    "types": [' if pretty else b'{"types":['
     any_type = False
-    for data, _ends in _chunks(_dump_json_chunk, btf, ids, tables, pretty):
+    for data, _ends in _chunks(_dump_json_chunk, btf, runs, tables, pretty):
         if not any_type:
             data = data[1:]  # no separator before the first type
             any_type = True

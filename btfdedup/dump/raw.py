@@ -458,12 +458,13 @@ def resolve_ids(btf: Btf, ids: Iterable[int] | None) -> list[tuple[Btf, np.ndarr
 
 
 def _chunks(
-    kernel, btf: Btf, ids: Iterable[int] | None, tables: DumpTables | None, *extra: object
+    kernel, btf: Btf, runs: list[tuple[Btf, np.ndarray]], tables: DumpTables | None, *extra: object
 ) -> Iterator[tuple[bytes, np.ndarray]]:  # type: ignore[no-untyped-def]
-    """Drive a chunk kernel; yields (bytes, end offset of each type in them)."""
+    """Drive a chunk kernel over :func:`resolve_ids` runs; yields (bytes, end
+    offset of each type in them)."""
     t = tables or DumpTables(btf)
     cap = CHUNK_BYTES
-    for owner, sel in resolve_ids(btf, ids):
+    for owner, sel in runs:
         if len(sel) == 0:
             continue
         out = np.empty(cap, dtype=np.uint8)
@@ -495,7 +496,7 @@ def _chunks(
 
 def iter_raw_chunks(btf: Btf, ids: Iterable[int] | None = None, tables: DumpTables | None = None) -> Iterator[bytes]:
     """The raw dump as byte chunks of whole types (the fast path for writing)."""
-    for data, _ends in _chunks(_dump_raw_chunk, btf, ids, tables):
+    for data, _ends in _chunks(_dump_raw_chunk, btf, resolve_ids(btf, ids), tables):
         yield data
 
 
@@ -505,7 +506,7 @@ def dump_raw(btf: Btf, ids: Iterable[int] | None = None) -> Iterator[str]:
     Name bytes that are not UTF-8 are kept with ``surrogateescape`` so that
     ``s.encode("utf-8", "surrogateescape")`` gives bpftool's exact bytes.
     """
-    for data, ends in _chunks(_dump_raw_chunk, btf, ids, None):
+    for data, ends in _chunks(_dump_raw_chunk, btf, resolve_ids(btf, ids), None):
         text = data.decode("utf-8", "surrogateescape")
         if text.isascii():
             prev = 0

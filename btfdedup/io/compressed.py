@@ -22,6 +22,11 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: Decompressed inputs larger than this are refused (a decompression bomb guard).
 MAX_DECOMPRESSED = 4 * 1024 * 1024 * 1024
 
+#: Compressed bytes given to the zstd decoder per call.  A zstd block of at most
+#: a few bytes can stand for 128 KiB of output, so this bounds one call's output
+#: (and the memory a bomb can claim beyond the limit) to a few hundred MiB.
+_ZSTD_SLICE = 16 * 1024
+
 
 def compression_of(data: bytes) -> str | None:
     """``'xz'``, ``'zstd'``, ``'gzip'`` or None, from the leading magic."""
@@ -96,14 +101,21 @@ def _zstd(data: bytes, source: str) -> bytes:
             if declared > MAX_DECOMPRESSED - total:
                 raise BtfFormatError(f"zstd input decompresses to more than {MAX_DECOMPRESSED} bytes", source=source)
             dobj = dctx.decompressobj()
-            chunk = dobj.decompress(rest)
-            total += len(chunk)
-            if total > MAX_DECOMPRESSED:
-                raise BtfFormatError(f"zstd input decompresses to more than {MAX_DECOMPRESSED} bytes", source=source)
+            # Feed the frame in small slices so that a frame without a declared
+            # size (streamed compression) cannot expand past the limit in one call.
+            pos = 0
+            while not dobj.eof and pos < len(rest):
+                chunk = dobj.decompress(rest[pos : pos + _ZSTD_SLICE])
+                pos += _ZSTD_SLICE
+                total += len(chunk)
+                if total > MAX_DECOMPRESSED:
+                    raise BtfFormatError(
+                        f"zstd input decompresses to more than {MAX_DECOMPRESSED} bytes", source=source
+                    )
+                out.append(chunk)
             if not dobj.eof:
                 raise BtfFormatError("zstd stream is truncated", source=source, offset=len(data))
-            out.append(chunk)
-            rest = dobj.unused_data
+            rest = dobj.unused_data + rest[pos:]
     except zstandard.ZstdError as e:
         raise BtfFormatError(f"corrupt zstd input: {e}", source=source) from None
     return b"".join(out)

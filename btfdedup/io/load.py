@@ -4,6 +4,7 @@ Accepted inputs: raw BTF blobs (``/sys/kernel/btf/*``, ``pahole
 --btf_encode_detached`` output, ``bpftool btf dump ... format raw`` sources),
 ELF files (BPF ``.o``, kernel ``.ko``, vmlinux), and either of them compressed
 whole-file with xz, zstd or gzip (``.ko.xz``/``.ko.zst``/``.ko.gz``, ``.btf.xz``).
+The path ``-`` reads standard input (name a file called ``-`` as ``./-``).
 Raw blobs are recognised by the BTF magic, ELF by ``\\x7fELF``; the rest is an
 error.  ``/sys/kernel/btf/<module>`` gets the running kernel's vmlinux BTF as
 base automatically, as bpftool does.
@@ -22,6 +23,7 @@ past its own types or strings; that error gains the same hint.
 from __future__ import annotations
 
 import os
+import sys
 
 from btfdedup.errors import BtfFormatError, BtfUsageError, MissingBaseError
 from btfdedup.format.header import decode_header
@@ -34,14 +36,26 @@ MAX_INPUT_SIZE = 4 * 1024 * 1024 * 1024
 SPLIT_HINT = "split BTF (.ko module): pass --base vmlinux"
 
 
+#: The path that means standard input (``btfdedup dump - < file``).
+STDIN_PATH = "-"
+
+
 def read_file(path: str) -> bytes:
-    """Read ``path`` whole, with a clear error for missing or unreadable files."""
+    """Read ``path`` whole (``-`` is standard input), with a clear error for
+    missing, unreadable or oversized files.  Pipes and character devices have
+    no size to check up front, so the read itself stops one byte past the limit."""
     try:
-        size = os.path.getsize(path)
-        if size > MAX_INPUT_SIZE:
-            raise BtfFormatError(f"file is {size} bytes, larger than the {MAX_INPUT_SIZE}-byte limit", source=path)
-        with open(path, "rb") as f:
-            return f.read()
+        if path == STDIN_PATH:
+            data = sys.stdin.buffer.read(MAX_INPUT_SIZE + 1)
+        else:
+            size = os.path.getsize(path)
+            if size > MAX_INPUT_SIZE:
+                raise BtfFormatError(f"file is {size} bytes, larger than the {MAX_INPUT_SIZE}-byte limit", source=path)
+            with open(path, "rb") as f:
+                data = f.read(MAX_INPUT_SIZE + 1)
+        if len(data) > MAX_INPUT_SIZE:
+            raise BtfFormatError(f"input is larger than the {MAX_INPUT_SIZE}-byte limit", source=path)
+        return data
     except FileNotFoundError:
         raise BtfUsageError(f"{path}: no such file") from None
     except IsADirectoryError:
