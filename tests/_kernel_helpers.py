@@ -41,8 +41,7 @@ def bpf_skip_reason() -> str | None:
         from btfdedup.errors import KernelError
         from btfdedup.kernel import btf_load, iter_btf_ids
 
-        with btf_load(tiny_btf(), log_level=0):
-            pass
+        btf_load(tiny_btf(), log_level=0).close()
         next(iter(iter_btf_ids()), None)
     except KernelError as e:
         reason = f"bpf(2) refused here: {e}"
