@@ -157,6 +157,18 @@ def name_len(strs, off):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
+def put_member_name(out, pos, strs, off):  # type: ignore[no-untyped-def]
+    """Start a member/param/enumerator line: newline, TAB, then the quoted name
+    (the caller writes the separator that follows the closing quote)."""
+    out[pos] = 10
+    out[pos + 1] = 9
+    out[pos + 2] = 39
+    pos = put_name(out, pos + 3, strs, off)
+    out[pos] = 39
+    return pos
+
+
+@njit(cache=True, nogil=True)
 def put_name(out, pos, strs, off):  # type: ignore[no-untyped-def]
     """bpftool's ``btf_str``: ``(anon)``, ``(invalid)`` or the raw name bytes."""
     if off == 0:
@@ -257,11 +269,7 @@ def _dump_raw_chunk(words, type_start, sel, start_id, strs, all_kind, all_name, 
                 if pos + LINE_SLACK + name_len(strs, words[q]) > cap:
                     overflow = True
                     break
-                out[pos] = 10
-                out[pos + 1] = 9
-                out[pos + 2] = 39
-                pos = put_name(out, pos + 3, strs, words[q])
-                out[pos] = 39
+                pos = put_member_name(out, pos, strs, words[q])
                 pos = put(out, pos + 1, L_TYPE_ID)
                 pos = put_u64(out, pos, words[q + 1])
                 off = words[q + 2]
@@ -285,11 +293,7 @@ def _dump_raw_chunk(words, type_start, sel, start_id, strs, all_kind, all_name, 
                 if pos + LINE_SLACK + name_len(strs, words[q]) > cap:
                     overflow = True
                     break
-                out[pos] = 10
-                out[pos + 1] = 9
-                out[pos + 2] = 39
-                pos = put_name(out, pos + 3, strs, words[q])
-                out[pos] = 39
+                pos = put_member_name(out, pos, strs, words[q])
                 pos = put(out, pos + 1, L_VAL)
                 if kflag:
                     pos = put_i64(out, pos, s32(words[q + 1]))
@@ -307,11 +311,7 @@ def _dump_raw_chunk(words, type_start, sel, start_id, strs, all_kind, all_name, 
                 if pos + LINE_SLACK + name_len(strs, words[q]) > cap:
                     overflow = True
                     break
-                out[pos] = 10
-                out[pos + 1] = 9
-                out[pos + 2] = 39
-                pos = put_name(out, pos + 3, strs, words[q])
-                out[pos] = 39
+                pos = put_member_name(out, pos, strs, words[q])
                 pos = put(out, pos + 1, L_VAL)
                 val = (np.uint64(words[q + 2]) << np.uint64(32)) | np.uint64(words[q + 1])
                 if kflag:
@@ -338,11 +338,7 @@ def _dump_raw_chunk(words, type_start, sel, start_id, strs, all_kind, all_name, 
                 if pos + LINE_SLACK + name_len(strs, words[q]) > cap:
                     overflow = True
                     break
-                out[pos] = 10
-                out[pos + 1] = 9
-                out[pos + 2] = 39
-                pos = put_name(out, pos + 3, strs, words[q])
-                out[pos] = 39
+                pos = put_member_name(out, pos, strs, words[q])
                 pos = put(out, pos + 1, L_TYPE_ID)
                 pos = put_u64(out, pos, words[q + 1])
                 q += 2
