@@ -31,7 +31,7 @@ sys.path.insert(0, repo)
 t0 = time.perf_counter()
 if side == "btfdedup":
     from btfdedup.io.raw import parse_raw
-    from btfdedup.dedup import dedup
+    from btfdedup.engine import dedup
     warm_btf = parse_raw(open(small, "rb").read())
     if job == "pipeline":
         dedup(warm_btf)

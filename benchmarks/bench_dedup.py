@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from benchmarks._fresh import SMALL, run_fresh
-from btfdedup.dedup import dedup
+from btfdedup.engine import dedup
 from btfdedup.io.raw import parse_raw
 from tests.oracle.libbpf import BtfHandle, Libbpf
 

@@ -16,8 +16,8 @@ import sys
 import time
 
 import btfdedup
-from btfdedup.dump.json import dump_json_bytes
-from btfdedup.dump.raw import dump_raw_bytes
+from btfdedup.render.json import dump_json_bytes
+from btfdedup.render.raw import dump_raw_bytes
 
 
 def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]

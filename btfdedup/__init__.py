@@ -9,15 +9,17 @@ Public API::
     result.btf.save("out.btf")                    # atomic, byte-exact writer
     problems = btfdedup.validate(result.btf)      # the kernel verifier's rules, offline
 
-``dedup`` and ``validate`` are also the names of subpackages; the functions
-exported here shadow them as attributes, so import from the subpackages with
-``from btfdedup.dedup.engine import ...`` style imports.
+The functions are verbs and the subpackages that implement them are nouns
+(:mod:`btfdedup.engine` dedups, :mod:`btfdedup.verifier` validates,
+:mod:`btfdedup.append` merges, :mod:`btfdedup.render` dumps,
+:mod:`btfdedup.statistics` counts), so no function hides a module.
 """
 
 from __future__ import annotations
 
 import btfdedup._jit_cache  # noqa: F401  (before numba is imported)
-from btfdedup.dedup import DedupResult, dedup
+from btfdedup.append import merge
+from btfdedup.engine import DedupResult, dedup
 from btfdedup.errors import (
     BtfError,
     BtfExtFormatError,
@@ -31,9 +33,8 @@ from btfdedup.errors import (
 )
 from btfdedup.format.constants import Kind
 from btfdedup.io.load import load
-from btfdedup.merge import merge
 from btfdedup.model.btf import Btf
-from btfdedup.validate import Problem, validate
+from btfdedup.verifier import Problem, validate
 
 __version__ = "0.1.0"
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from btfdedup.dedup import dedup
+from btfdedup.append import merge, merge_modules
+from btfdedup.engine import dedup
 from btfdedup.io.load import load
 from btfdedup.io.raw import parse_raw
 from btfdedup.kernel.flatten import flatten_bytes
-from btfdedup.merge import merge, merge_modules
 from btfdedup.model.btf import Btf
 from tests._kernel_probe import kernel_verdict, probe_skip_reason
 from tests.oracle.libbpf import oracle_or_skip

@@ -10,7 +10,7 @@ import lzma
 
 import numpy as np
 
-from btfdedup.dedup.hashing import static_keys, static_keys_numpy
+from btfdedup.engine.hashing import static_keys, static_keys_numpy
 from btfdedup.io.raw import parse_raw
 from tests._btf_build import Builder
 from tests.conftest import FIXTURES

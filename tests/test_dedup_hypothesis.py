@@ -1,4 +1,4 @@
-"""Property test: for random type graphs, ``btfdedup.dedup`` produces exactly the
+"""Property test: for random type graphs, ``btfdedup.engine`` produces exactly the
 bytes libbpf v1.6 ``btf__dedup`` produces (judge: libbpf v1.6 from the pylibbpf
 0.0.6 wheel, via :mod:`tests.oracle.libbpf`), with and without
 ``force_collisions``, for
@@ -25,14 +25,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from btfdedup.append import merge
 from btfdedup.errors import DedupError
 from btfdedup.io.raw import parse_raw
-from btfdedup.merge import merge
 from btfdedup.model.btf import Btf
 from tests.oracle.libbpf import Libbpf, OracleError, oracle_or_skip
 from tests.strategies import base_btfs, cu_sets, looped_btfs, raw_btfs, split_btfs
 
-dedup_mod = pytest.importorskip("btfdedup.dedup", reason="btfdedup.dedup not importable yet")
+dedup_mod = pytest.importorskip("btfdedup.engine", reason="btfdedup.engine not importable yet")
 
 SCALE = 10 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 1
 COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=SCALE == 1)

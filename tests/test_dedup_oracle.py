@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from btfdedup.dedup import dedup
+from btfdedup.append import merge, merge_modules
+from btfdedup.engine import dedup
 from btfdedup.io.elf import find_btf_sections
 from btfdedup.io.load import load
 from btfdedup.io.raw import parse_raw
-from btfdedup.merge import merge, merge_modules
 from btfdedup.model.btf import Btf
 from tests.conftest import FIXTURES
 from tests.oracle.libbpf import oracle_or_skip
@@ -55,7 +55,7 @@ def test_cus_merged_by_libbpf_then_parsed() -> None:
 
 @pytest.mark.parametrize("force", [False, True], ids=["default", "force_collisions"])
 def test_cus_merged_by_btfdedup(force: bool) -> None:
-    """btfdedup.merge output (strs_deduped, strings phase skipped)."""
+    """btfdedup.append output (strs_deduped, strings phase skipped)."""
     lib = oracle_or_skip()
     m = merge([parse_raw(p.read_bytes()) for p in CUS])
     assert m.strs_deduped

@@ -12,7 +12,7 @@ import struct
 import numpy as np
 import pytest
 
-from btfdedup.dedup import DedupResult, dedup
+from btfdedup.engine import DedupResult, dedup
 from btfdedup.errors import BtfUsageError, DedupError
 from btfdedup.io.raw import parse_raw
 from tests._btf_build import PTR, TYPEDEF, Builder

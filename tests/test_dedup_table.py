@@ -6,7 +6,7 @@ bits is 0), new entries pushed at a chain's head, grow (min 2 bits, then +1) whe
 ``cap == 0 or (sz + 1) * 4 // 3 > cap`` by moving every entry, bucket by bucket and
 head to tail, to the head of its new chain; ``for_each_key_entry`` walks one chain
 from its head, skipping other keys.  The model under test keeps one list per key and
-flips orientation per grow (btfdedup.dedup.table); both must give the same candidate
+flips orientation per grow (btfdedup.engine.table); both must give the same candidate
 order for every key after every insert, with the identity and the all-collide hash.
 """
 
@@ -16,7 +16,7 @@ import random
 
 import pytest
 
-from btfdedup.dedup.table import CandidateTable
+from btfdedup.engine.table import CandidateTable
 
 _MASK = (1 << 64) - 1
 

@@ -15,7 +15,7 @@ import pytest
 import btfdedup
 import tests.test_dump_raw as _raw
 from btfdedup.cli.main import main as cli_main
-from btfdedup.dump.json import dump_json, dump_json_bytes
+from btfdedup.render.json import dump_json, dump_json_bytes
 from tests import _btf_build as bb
 from tests.test_dump_raw import (
     FIXTURE_CASES,
@@ -92,7 +92,7 @@ def test_empty_split_btf(edge_file: Path, tmp_path: Path) -> None:
     base = btfdedup.load(str(edge_file))
     btf = btfdedup.load(str(empty), base=base)
     assert btf.nr_types == 0
-    from btfdedup.dump.raw import dump_raw_bytes
+    from btfdedup.render.raw import dump_raw_bytes
 
     assert dump_raw_bytes(btf) == bpftool_raw(empty, edge_file) == b""
     for pretty in (False, True):

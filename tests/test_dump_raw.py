@@ -27,8 +27,8 @@ import pytest
 
 import btfdedup
 from btfdedup.cli.main import main as cli_main
-from btfdedup.dump.raw import dump_raw, dump_raw_bytes, write_raw
 from btfdedup.errors import BtfUsageError
+from btfdedup.render.raw import dump_raw, dump_raw_bytes, write_raw
 from tests import _btf_build as bb
 from tests.conftest import FIXTURES
 
@@ -282,7 +282,7 @@ def test_ids_select_types_in_order_including_base(plain_dir: Path, edge_file: Pa
 
 def test_a_type_larger_than_one_output_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     """A struct whose text exceeds the chunk buffer grows the buffer instead of looping."""
-    import btfdedup.dump.raw as raw_mod
+    import btfdedup.render.raw as raw_mod
 
     b = bb.Builder()
     i = b.int_("int")
@@ -437,7 +437,7 @@ def test_rules_for_records_libbpf_refuses_to_load() -> None:
         "\ttype_id=2 offset=0 size=4 (INT 'x')",
         "\ttype_id=77 offset=4 size=4",
     ]
-    from btfdedup.dump.json import dump_json
+    from btfdedup.render.json import dump_json
 
     doc = json.loads(dump_json(btf))
     assert [(t["kind"], t["name"]) for t in doc["types"]] == [

@@ -1,4 +1,4 @@
-"""``btfdedup.merge`` against libbpf v1.6's own merge (``btf__add_btf`` into
+"""``btfdedup.append`` against libbpf v1.6's own merge (``btf__add_btf`` into
 ``btf__new_empty[_split]``, and the corpora README's ``btf__add_type`` recipe for
 split modules): the merged raw bytes must be identical, before any dedup.
 
@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from btfdedup.append import merge, merge_modules
 from btfdedup.errors import BtfUsageError
 from btfdedup.io.load import load
 from btfdedup.io.raw import parse_raw
-from btfdedup.merge import merge, merge_modules
 from btfdedup.model.btf import Btf
 from tests.conftest import FIXTURES
 from tests.oracle.libbpf import Libbpf, OracleError, oracle_or_skip

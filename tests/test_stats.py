@@ -23,7 +23,7 @@ import pytest
 import btfdedup
 import tests.test_dump_raw as _raw
 from btfdedup.cli.main import main as cli_main
-from btfdedup.stats import btf_stats, format_stats
+from btfdedup.statistics import btf_stats, format_stats
 from tests.test_dump_raw import (
     FIXTURE_CASES,
     bpftool_raw,

@@ -12,7 +12,7 @@ import errno
 import pytest
 
 from btfdedup.io.raw import parse_raw
-from btfdedup.validate import Problem, is_valid, validate
+from btfdedup.verifier import Problem, is_valid, validate
 from tests._btf_build import INT, Builder, info
 from tests._kernel_probe import kernel_verdict, probe_skip_reason
 from tests._mutations import rich

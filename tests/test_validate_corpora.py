@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from btfdedup.io.raw import parse_raw
-from btfdedup.validate import validate
+from btfdedup.verifier import validate
 from tests._kernel_probe import kernel_verdict, probe_skip_reason
 from tests.conftest import FIXTURES
 

@@ -17,7 +17,7 @@ from collections import defaultdict
 import pytest
 
 from btfdedup.io.elf import find_btf_sections
-from btfdedup.validate import validate
+from btfdedup.verifier import validate
 from tests._kernel_probe import kernel_verdict, probe_skip_reason
 from tests._mutations import _special, byte_mutations, random_word_mutations, rich, synthetic_cases
 from tests.conftest import FIXTURES

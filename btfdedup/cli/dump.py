@@ -50,11 +50,11 @@ def run(args: argparse.Namespace) -> int:
         raise BtfUsageError("--format raw cannot be combined with --json/--pretty")
     btf = load(args.file, base=args.base)
     if fmt == "json":
-        from btfdedup.dump.json import iter_json_chunks
+        from btfdedup.render.json import iter_json_chunks
 
         chunks = iter_json_chunks(btf, args.ids, pretty=args.pretty)
     else:
-        from btfdedup.dump.raw import iter_raw_chunks
+        from btfdedup.render.raw import iter_raw_chunks
 
         chunks = iter_raw_chunks(btf, args.ids)
     sys.stdout.flush()

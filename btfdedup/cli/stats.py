@@ -5,7 +5,7 @@ that kind share their name with another type of the same kind), the string and
 header sizes, the total, and ``.BTF.ext`` record counts when the input is an
 ELF object with one.  ``--json`` prints one compact JSON object per file, one
 per line.  Files that fail are reported on stderr and skipped (exit status 1).
-Definitions are in :mod:`btfdedup.stats`.
+Definitions are in :mod:`btfdedup.statistics`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 
 from btfdedup.errors import BtfError
 from btfdedup.io.load import load
-from btfdedup.stats import btf_stats, format_stats
+from btfdedup.statistics import btf_stats, format_stats
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

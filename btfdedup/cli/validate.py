@@ -1,6 +1,6 @@
 """``btfdedup validate FILE... [--base BASE] [--kernel-version X.Y] [--json]``.
 
-Checks each FILE with the kernel's BTF verifier rules (see :mod:`btfdedup.validate`)
+Checks each FILE with the kernel's BTF verifier rules (see :mod:`btfdedup.verifier`)
 without loading anything into the kernel.  Raw BTF is checked byte for byte
 (header and section layout included); for an ELF object its ``.BTF`` section is
 checked as the raw blob it carries.  Prints the problems (the first
@@ -21,7 +21,7 @@ from collections import Counter
 
 from btfdedup.errors import BtfError
 from btfdedup.model.btf import Btf
-from btfdedup.validate import Problem, parse_version, rules_for, validate
+from btfdedup.verifier import Problem, parse_version, rules_for, validate
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -259,7 +259,7 @@ def check_references(btf: Btf, type_base_offset: int = 0) -> None:
     """Every name offset names a string and every type-ID field names a type.
 
     This is the structural sanity libbpf checks at parse time; semantic rules
-    (what a kind may point to) belong to :mod:`btfdedup.validate`.
+    (what a kind may point to) belong to :mod:`btfdedup.verifier`.
     """
     source = btf.source
     if btf.nr_types == 0:

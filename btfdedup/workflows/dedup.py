@@ -1,7 +1,7 @@
 """The ``dedup`` workflow: inputs -> one fresh BTF (merge) -> dedup -> file.
 
 The inputs are always merged into a fresh BTF first, even a single one, exactly as
-``btf__new_empty[_split]`` + ``btf__add_btf`` (:mod:`btfdedup.merge`), then
+``btf__new_empty[_split]`` + ``btf__add_btf`` (:mod:`btfdedup.append`), then
 deduplicated: this is how pahole, bpftool and the BPF linker build their output, so
 the result is byte-identical to libbpf's for the same sequence of calls.
 
@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from btfdedup.append import merge
 from btfdedup.errors import BtfUsageError
-from btfdedup.merge import merge
 from btfdedup.model.btf import Btf
 from btfdedup.workflows.inputs import btf_size, check_outputs, expand, load_all, protected_paths, write_output
 
@@ -80,7 +80,7 @@ def dedup_files(
     progress: Progress | None = None,
 ) -> DedupRun:
     """Load ``paths`` (files or directories), merge, dedup, write ``output`` atomically."""
-    from btfdedup.dedup import dedup
+    from btfdedup.engine import dedup
 
     t0 = time.perf_counter()
     check_output_path(output)

@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from btfdedup.append import merge
 from btfdedup.errors import BtfUsageError
-from btfdedup.merge import merge
 from btfdedup.model.btf import Btf
 from btfdedup.workflows.inputs import btf_size, check_outputs, expand, load_input, protected_paths, write_output
 
@@ -104,7 +104,7 @@ class SplitRun:
 
 def dedup_against_base(module: Btf, base: Btf, *, force_collisions: bool = False, strategy: str = "libbpf") -> Btf:
     """``module`` (split on ``base``, or standalone) deduplicated into split BTF on ``base``."""
-    from btfdedup.dedup import dedup
+    from btfdedup.engine import dedup
 
     if module.base is not base:
         # Standalone: merged onto ``base``.  Split on an equal copy of ``base`` (merge

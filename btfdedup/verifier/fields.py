@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from btfdedup.format.constants import Kind
-from btfdedup.validate.meta import MetaContext
+from btfdedup.verifier.meta import MetaContext
 
 ALLOC_OBJ_FIELDS = ("bpf_spin_lock", "bpf_list_head", "bpf_list_node", "bpf_rb_root", "bpf_rb_node", "bpf_refcount")
 UNIQUE_FIELDS = ("bpf_spin_lock", "bpf_res_spin_lock")

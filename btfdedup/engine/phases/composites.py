@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from btfdedup.dedup.graph import (
+from btfdedup.engine.graph import (
     K_ARRAY,
     K_CONST,
     K_ENUM,
@@ -60,8 +60,8 @@ from btfdedup.dedup.graph import (
     shallow_equal_struct,
     vlen_at,
 )
-from btfdedup.dedup.hashing import record_key
-from btfdedup.dedup.table import grow_rows, table_find, table_first, table_insert, table_next
+from btfdedup.engine.hashing import record_key
+from btfdedup.engine.table import grow_rows, table_find, table_first, table_insert, table_next
 
 #: error codes written to ``err[0]``
 ERR_NONE = 0

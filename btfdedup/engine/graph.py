@@ -1,6 +1,6 @@
 """Compiled record predicates and canonical-link helpers shared by the dedup phases.
 
-All phases work on one flat view of the type graph (see :mod:`btfdedup.dedup.engine`):
+All phases work on one flat view of the type graph (see :mod:`btfdedup.engine.pipeline`):
 ``W`` (uint32 words: a void record of three zero words, then every base-chain record,
 then the split records) and ``ts`` (int64, type ID -> word offset of its record in
 ``W``).  ``mp`` is libbpf's canonical ``map`` (uint32 per type ID, with the

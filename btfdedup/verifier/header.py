@@ -13,8 +13,8 @@ import struct
 from dataclasses import dataclass, field
 
 from btfdedup.format.constants import BTF_MAGIC, BTF_MAX_NAME_OFFSET, BTF_VERSION, KERNEL_BTF_MAX_SIZE
-from btfdedup.validate.problem import ENOTSUPP, Problem
-from btfdedup.validate.rules import RuleSet
+from btfdedup.verifier.problem import ENOTSUPP, Problem
+from btfdedup.verifier.rules import RuleSet
 
 _U32 = 0xFFFFFFFF
 

@@ -24,22 +24,22 @@ import numpy as np
 from btfdedup.errors import BtfError
 from btfdedup.format.constants import BTF_MAX_NAME_OFFSET, BTF_MAX_TYPE, KIND_NAMES, Kind
 from btfdedup.model.btf import Btf
-from btfdedup.validate import array as _array
-from btfdedup.validate import composite as _composite
-from btfdedup.validate import datasec as _datasec
-from btfdedup.validate import enum as _enum
-from btfdedup.validate import fields as _fields
-from btfdedup.validate import func as _func
-from btfdedup.validate import ref as _ref
-from btfdedup.validate import scalar as _scalar
-from btfdedup.validate import tags as _tags
-from btfdedup.validate.header import check_header
-from btfdedup.validate.meta import Finding, KindCheck, MetaContext, check_all_metas
-from btfdedup.validate.problem import Problem
-from btfdedup.validate.resolve import ENTRY_REASONS, MEMBER_REASONS, R_ARG, R_INTERNAL, REASONS, resolve_all
-from btfdedup.validate.rules import RuleSet, parse_version, rules_for
-from btfdedup.validate.strings import NameTable, SplitNames
-from btfdedup.validate.walk import WALK_OK
+from btfdedup.verifier import array as _array
+from btfdedup.verifier import composite as _composite
+from btfdedup.verifier import datasec as _datasec
+from btfdedup.verifier import enum as _enum
+from btfdedup.verifier import fields as _fields
+from btfdedup.verifier import func as _func
+from btfdedup.verifier import ref as _ref
+from btfdedup.verifier import scalar as _scalar
+from btfdedup.verifier import tags as _tags
+from btfdedup.verifier.header import check_header
+from btfdedup.verifier.meta import Finding, KindCheck, MetaContext, check_all_metas
+from btfdedup.verifier.problem import Problem
+from btfdedup.verifier.resolve import ENTRY_REASONS, MEMBER_REASONS, R_ARG, R_INTERNAL, REASONS, resolve_all
+from btfdedup.verifier.rules import RuleSet, parse_version, rules_for
+from btfdedup.verifier.strings import NameTable, SplitNames
+from btfdedup.verifier.walk import WALK_OK
 
 __all__ = ["Problem", "RuleSet", "parse_version", "rules_for", "validate", "is_valid"]
 

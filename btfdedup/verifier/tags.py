@@ -15,7 +15,7 @@ import errno as errno_mod
 import numba
 import numpy as np
 
-from btfdedup.validate.meta import Finding, MetaContext, first_code, meta_left_reason
+from btfdedup.verifier.meta import Finding, MetaContext, first_code, meta_left_reason
 
 
 def check_decl_tag(ctx: MetaContext, idx: np.ndarray) -> list[Finding]:

@@ -10,7 +10,7 @@ section; kinds above ENUM64 print as ``UNKNOWN`` with no fields.
 The text is produced by one numba loop writing straight into a byte buffer,
 chunk by chunk, so dumping the 3.4 M-type raw vmlinux costs about as much as
 bpftool itself.  The byte-writing primitives here are shared with
-:mod:`btfdedup.dump.json`.
+:mod:`btfdedup.render.json`.
 
 Known, deliberate difference: vlen is the full 24-bit field (as the rest of
 btfdedup decodes it); bpftool 7.1.0 truncates vlen to 16 bits, which only

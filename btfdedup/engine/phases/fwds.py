@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from btfdedup.dedup.graph import K_FWD, K_STRUCT, K_UNION
+from btfdedup.engine.graph import K_FWD, K_STRUCT, K_UNION
 
 
 @njit(cache=True, nogil=True)

@@ -62,15 +62,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from btfdedup.dedup.graph import UNPROCESSED
-from btfdedup.dedup.phases import composites, references
-from btfdedup.dedup.phases.compact import compact
-from btfdedup.dedup.phases.fwds import resolve_fwds
-from btfdedup.dedup.phases.prep import prep_phase
-from btfdedup.dedup.phases.primitives import prim_phase
-from btfdedup.dedup.phases.remap import final_ids, remap_words
-from btfdedup.dedup.phases.strings import dedup_strings
-from btfdedup.dedup.table import CandidateTable
+from btfdedup.engine.graph import UNPROCESSED
+from btfdedup.engine.phases import composites, references
+from btfdedup.engine.phases.compact import compact
+from btfdedup.engine.phases.fwds import resolve_fwds
+from btfdedup.engine.phases.prep import prep_phase
+from btfdedup.engine.phases.primitives import prim_phase
+from btfdedup.engine.phases.remap import final_ids, remap_words
+from btfdedup.engine.phases.strings import dedup_strings
+from btfdedup.engine.table import CandidateTable
 from btfdedup.errors import BtfUsageError, DedupError
 from btfdedup.format.constants import KIND_NAMES, Kind
 from btfdedup.model.btf import Btf
@@ -147,7 +147,7 @@ def dedup(
     """
     if strategy not in STRATEGIES:
         raise BtfUsageError(f"unknown dedup strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
-    del force_collisions  # same candidate order either way (see btfdedup.dedup.table)
+    del force_collisions  # same candidate order either way (see btfdedup.engine.table)
     times: dict[str, float] = {}
     cpu: dict[str, float] = {}
     t0 = time.perf_counter()

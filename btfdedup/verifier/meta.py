@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from btfdedup.format.constants import KIND_NAMES
-from btfdedup.validate.rules import RuleSet
-from btfdedup.validate.strings import NameTable, SplitNames
-from btfdedup.validate.walk import (
+from btfdedup.verifier.rules import RuleSet
+from btfdedup.verifier.strings import NameTable, SplitNames
+from btfdedup.verifier.walk import (
     TAIL_ELEM,
     TAIL_FIXED,
     WALK_BAD_KIND,

@@ -8,8 +8,8 @@ some type IDs, and print only the split part of split BTF.
 
 from __future__ import annotations
 
-from btfdedup.dump.json import dump_json, dump_json_bytes, iter_json_chunks, write_json
-from btfdedup.dump.raw import dump_raw, dump_raw_bytes, iter_raw_chunks, write_raw
+from btfdedup.render.json import dump_json, dump_json_bytes, iter_json_chunks, write_json
+from btfdedup.render.raw import dump_raw, dump_raw_bytes, iter_raw_chunks, write_raw
 
 __all__ = [
     "dump_json",

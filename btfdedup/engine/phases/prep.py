@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from btfdedup.dedup.graph import K_DATASEC, K_ENUM64, K_VAR
-from btfdedup.dedup.hashing import record_key
-from btfdedup.dedup.table import table_insert
+from btfdedup.engine.graph import K_DATASEC, K_ENUM64, K_VAR
+from btfdedup.engine.hashing import record_key
+from btfdedup.engine.table import table_insert
 
 
 @njit(cache=True, nogil=True)

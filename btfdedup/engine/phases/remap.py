@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from btfdedup.dedup.graph import UNPROCESSED, resolve
+from btfdedup.engine.graph import UNPROCESSED, resolve
 from btfdedup.format.constants import KIND_MASK, KIND_SHIFT, VLEN_MASK
 from btfdedup.model.fields import TID_FIRST, TID_FIXED, TID_PER_VLEN, TID_STRIDE, ragged
 

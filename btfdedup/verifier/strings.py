@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 
 from btfdedup.format.constants import BTF_MAX_NAME_OFFSET
-from btfdedup.validate.rules import RuleSet
+from btfdedup.verifier.rules import RuleSet
 
 
 def _kernel_ctype() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from btfdedup.format.constants import BTF_MAX_TYPE, Kind
-from btfdedup.validate.meta import Finding, MetaContext, first_code
+from btfdedup.verifier.meta import Finding, MetaContext, first_code
 
 
 def check_ref(ctx: MetaContext, idx: np.ndarray) -> list[Finding]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from btfdedup.format.constants import BTF_FUNC_GLOBAL
-from btfdedup.validate.meta import Finding, MetaContext, first_code, meta_left_reason
+from btfdedup.verifier.meta import Finding, MetaContext, first_code, meta_left_reason
 
 
 def check_func(ctx: MetaContext, idx: np.ndarray) -> list[Finding]:

@@ -14,7 +14,7 @@ the numpy form.  The keys here are the *static* ones: those whose
 fields do not change during dedup (prep's base keys, primitive keys, struct/union
 keys, and for base types the array / func-proto keys over their stored IDs).  Keys of
 split reference types depend on IDs rewritten during the reference phase and are
-computed there, with :func:`btfdedup.dedup.graph.combine`.
+computed there, with :func:`btfdedup.engine.graph.combine`.
 
 Formulas per kind (fields combined in order):
 
@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from btfdedup.dedup.graph import (
+from btfdedup.engine.graph import (
     K_ARRAY,
     K_CONST,
     K_DECL_TAG,

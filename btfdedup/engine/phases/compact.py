@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from btfdedup.dedup.graph import UNPROCESSED
+from btfdedup.engine.graph import UNPROCESSED
 
 
 @njit(cache=True, nogil=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from btfdedup.dedup.graph import (
+from btfdedup.engine.graph import (
     IN_PROGRESS,
     K_ARRAY,
     K_CONST,
@@ -41,7 +41,7 @@ from btfdedup.dedup.graph import (
     resolve,
     vlen_at,
 )
-from btfdedup.dedup.table import table_find, table_first, table_insert, table_next
+from btfdedup.engine.table import table_find, table_first, table_insert, table_next
 
 ERR_NONE = 0
 ERR_LOOP = 1  # -ELOOP: reference cycle

@@ -2,9 +2,9 @@
 
 ``dedup(btf, ext=None, force_collisions=False, strategy="libbpf",
 reproduce_array_bug=False) -> DedupResult``.  The design essay, with the invariant
-of every phase, is in :mod:`btfdedup.dedup.engine`.
+of every phase, is in :mod:`btfdedup.engine.pipeline`.
 """
 
-from btfdedup.dedup.engine import DedupResult, dedup
+from btfdedup.engine.pipeline import DedupResult, dedup
 
 __all__ = ["DedupResult", "dedup"]

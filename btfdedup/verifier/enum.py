@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from btfdedup.format.constants import Kind
-from btfdedup.validate.meta import Finding, MetaContext, first_code, first_element, meta_left_reason
+from btfdedup.verifier.meta import Finding, MetaContext, first_code, first_element, meta_left_reason
 
 
 def check_enum(ctx: MetaContext, idx: np.ndarray) -> list[Finding]:

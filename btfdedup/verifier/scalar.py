@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from btfdedup.validate.meta import Finding, MetaContext, first_code, meta_left_reason
-from btfdedup.validate.problem import ENOTSUPP
+from btfdedup.verifier.meta import Finding, MetaContext, first_code, meta_left_reason
+from btfdedup.verifier.problem import ENOTSUPP
 
 BTF_INT_MASK = 0x0FFFFFFF
 BITS_PER_U128 = 128

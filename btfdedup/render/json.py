@@ -24,7 +24,8 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-from btfdedup.dump.raw import (
+from btfdedup.format.constants import BTF_KIND_MAX, KIND_NAMES
+from btfdedup.render.raw import (
     DumpTables,
     _chunks,
     _lit,
@@ -37,7 +38,6 @@ from btfdedup.dump.raw import (
     resolve_ids,
     s32,
 )
-from btfdedup.format.constants import BTF_KIND_MAX, KIND_NAMES
 
 if TYPE_CHECKING:
     from btfdedup.model.btf import Btf

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from btfdedup.dedup.graph import (
+from btfdedup.engine.graph import (
     K_ENUM,
     K_ENUM64,
     K_FLOAT,
@@ -24,8 +24,8 @@ from btfdedup.dedup.graph import (
     equal_int_tag,
     vlen_at,
 )
-from btfdedup.dedup.hashing import record_key
-from btfdedup.dedup.table import table_find, table_first, table_insert, table_next
+from btfdedup.engine.hashing import record_key
+from btfdedup.engine.table import table_find, table_first, table_insert, table_next
 
 
 @njit(cache=True, nogil=True)
