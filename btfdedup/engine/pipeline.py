@@ -1,5 +1,9 @@
 """The dedup engine: libbpf v1.6 ``btf__dedup``, phase by phase, byte for byte.
 
+``libbpf_version="1.1"`` reproduces libbpf 1.1.2 instead (Debian 12's system
+``libbpf.so.1``, and the static linker built on it); the one difference is IS_EQUIV's fallback
+for compiler-duplicated candidates, described in :mod:`btfdedup.engine.profiles`.
+
 Design
 ======
 
@@ -70,6 +74,7 @@ from btfdedup.engine.phases.prep import prep_phase
 from btfdedup.engine.phases.primitives import prim_phase
 from btfdedup.engine.phases.remap import final_ids, remap_words
 from btfdedup.engine.phases.strings import dedup_strings
+from btfdedup.engine.profiles import DEFAULT_LIBBPF_VERSION, profile_for
 from btfdedup.engine.table import CandidateTable
 from btfdedup.errors import BtfUsageError, DedupError
 from btfdedup.format.constants import KIND_NAMES, Kind
@@ -135,8 +140,9 @@ def dedup(
     force_collisions: bool = False,
     strategy: str = "libbpf",
     reproduce_array_bug: bool = False,
+    libbpf_version: str = DEFAULT_LIBBPF_VERSION,
 ) -> DedupResult:
-    """Deduplicate ``btf`` exactly as libbpf v1.6 ``btf__dedup`` does.
+    """Deduplicate ``btf`` exactly as libbpf ``btf__dedup`` (v1.6 by default) does.
 
     ``ext`` (the object's .BTF.ext) takes part in the strings phase and has its type
     IDs remapped; the returned :attr:`DedupResult.ext` is the rewritten copy.
@@ -144,9 +150,24 @@ def dedup(
     candidate order model is exact for it too, so output is the same.
     ``reproduce_array_bug`` reproduces v1.6's IDENTICAL array comparison bug (element
     and index types never compared); by default they are compared.
+    ``libbpf_version`` picks the release reproduced: ``"1.6"`` (default) or ``"1.1"``
+    (libbpf 1.1.2); any other value is a :class:`BtfUsageError`, and so is
+    ``reproduce_array_bug`` with ``"1.1"``, which has no such bug to reproduce.
+
+    >>> import btfdedup
+    >>> merged = btfdedup.merge([btfdedup.load(f"corpora/cus/cu{n}.btf") for n in (1412, 1413)])
+    >>> result = btfdedup.dedup(merged)
+    >>> len(merged), len(result.btf)
+    (864, 722)
+    >>> int(result.type_map[len(merged)])       # type_map[old ID] is the new ID
+    15
     """
     if strategy not in STRATEGIES:
         raise BtfUsageError(f"unknown dedup strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+    profile = profile_for(libbpf_version)
+    if reproduce_array_bug and not profile.has_identical_array_bug:
+        raise BtfUsageError(f"reproduce_array_bug applies to libbpf 1.6's IDENTICAL walk; "
+                            f"libbpf {profile.version} has no such bug")
     del force_collisions  # same candidate order either way (see btfdedup.engine.table)
     times: dict[str, float] = {}
     cpu: dict[str, float] = {}
@@ -207,7 +228,7 @@ def dedup(
     # -- struct/union ----------------------------------------------------------------
     err = np.zeros(4, dtype=np.int64)
     rc, *arrs = composites.struct_phase(W, ts, kinds, mp, hyp, start_id, type_cnt, *table.arrays,
-                                        not reproduce_array_bug, err)
+                                        profile.identical_fallback, not reproduce_array_bug, err)
     table.update(*arrs)
     if rc < 0:
         ca, ka = int(err[1]), int(err[2])
@@ -217,7 +238,9 @@ def dedup(
                 "only INT, ENUM, FWD, FLOAT, modifiers, ARRAY, STRUCT, UNION, FUNC_PROTO may be compared "
                 "(libbpf -EINVAL)"
             )
-        raise DedupError(f"identical-types check between [{ca}] and [{ka}] follows a modifier cycle")
+        raise DedupError(f"identical-types check between [{ca}] and [{ka}] runs round a cycle (a modifier "
+                         "loop, or with libbpf 1.1 structs holding each other by value) where libbpf would "
+                         "recurse without end")
     lap("composites")
 
     # -- fwds ------------------------------------------------------------------------

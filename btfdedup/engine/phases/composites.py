@@ -1,4 +1,4 @@
-"""Phase: struct/union dedup by type-graph equivalence (libbpf v1.6).
+"""Phase: struct/union dedup by type-graph equivalence (libbpf v1.6, and 1.1's fallback).
 
 Invariant established: every split STRUCT/UNION is mapped.  A struct is compared with
 each candidate under its H_struct key (table order) that passes the shallow guard;
@@ -16,11 +16,18 @@ reverse so they pop in libbpf's order; the first non-equivalent pair ends the wa
 Since every libbpf frame returns the first child result <= 0 and only the hypothetical
 map changes during the walk, this visits exactly the same pairs in the same order.
 
-IDENTICAL is the v1.6 fallback used when the hypothetical map already holds another
-candidate: a purely structural comparison (no ``map``), depth 16, not decremented
-through modifiers.  v1.6 reads both arrays' element/index IDs from the *first* array,
-so arrays compare only by header and nelems; ``reproduce_array_bug`` selects that
-behaviour, the default compares element and index types as intended.
+When the hypothetical map already holds another candidate for a canonical type, the
+pair is still accepted if the two candidates are identical; which comparison decides
+depends on the libbpf release (``fallback``, chosen by :mod:`btfdedup.engine.profiles`):
+
+* ``FALLBACK_IDENTICAL_TYPES`` (v1.6): IDENTICAL, a purely structural comparison (no
+  ``map``) of every kind, depth 16, not decremented through modifiers.  v1.6 reads
+  both arrays' element/index IDs from the *first* array, so arrays compare only by
+  header and nelems; ``fixed_arrays=False`` selects that behaviour.
+* ``FALLBACK_IDENTICAL_ARRAYS_STRUCTS`` (1.1): identical ARRAY definitions (all words
+  equal), else identical STRUCT/UNION definitions whose member pairs have equal IDs,
+  or are identical arrays, or are (recursively, no depth limit) identical
+  structs/unions.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from btfdedup.engine.graph import (
     compat_array,
     compat_enum,
     compat_fnproto,
+    equal_array,
     equal_common,
     equal_int_tag,
     is_mapped,
@@ -67,6 +75,10 @@ from btfdedup.engine.table import grow_rows, table_find, table_first, table_inse
 ERR_NONE = 0
 ERR_EQUIV_KIND = 1  # VAR / DATASEC / DECL_TAG / unknown kind reached inside IS_EQUIV
 ERR_IDENTICAL_LOOP = 2  # IDENTICAL walked a modifier cycle (libbpf would not terminate)
+
+#: IS_EQUIV's fallback comparison for an already hypothesised canonical type
+FALLBACK_IDENTICAL_ARRAYS_STRUCTS = 0  # libbpf 1.1: identical arrays, then identical structs/unions
+FALLBACK_IDENTICAL_TYPES = 1  # libbpf 1.6: the generic depth-16 IDENTICAL walk
 
 _IDENTICAL_STEP_LIMIT = 1 << 26
 
@@ -185,7 +197,71 @@ def identical(W, ts, kinds, id1, id2, depth, fixed_arrays, err):  # type: ignore
 
 
 @njit(cache=True, nogil=True)
-def is_equiv(W, ts, kinds, mp, hyp, hlist, hcnt, start_id, c0, k0, st, fixed_arrays, err):  # type: ignore[no-untyped-def]
+def identical_arrays(W, ts, kinds, id1, id2):  # type: ignore[no-untyped-def]
+    """libbpf 1.1 ``btf_dedup_identical_arrays``: two ARRAY records equal word for word."""
+    if kinds[id1] != K_ARRAY or kinds[id2] != K_ARRAY:
+        return False
+    return equal_array(W, ts[id1], ts[id2])
+
+
+@njit(cache=True, nogil=True)
+def identical_structs(W, ts, kinds, id1, id2, err):  # type: ignore[no-untyped-def]
+    """libbpf 1.1 ``btf_dedup_identical_structs``.
+
+    Both STRUCT (or both UNION) with the same shallow shape, and every member pair
+    either has equal type IDs, or is a pair of identical arrays, or is itself a pair
+    of identical structs/unions.  libbpf recurses without a depth limit; the result is
+    a plain conjunction, so an explicit stack in any order gives the same answer.  A
+    member cycle (malformed input, endless in libbpf) sets ``ERR_IDENTICAL_LOOP``.
+    """
+    st = np.empty((64, 2), dtype=np.int64)
+    st[0, 0] = id1
+    st[0, 1] = id2
+    sp = 1
+    steps = 0
+    while sp > 0:
+        sp -= 1
+        a = st[sp, 0]
+        b = st[sp, 1]
+        steps += 1
+        if steps > _IDENTICAL_STEP_LIMIT:
+            err[0] = ERR_IDENTICAL_LOOP
+            err[1] = id1
+            err[2] = id2
+            return False
+        k1 = kinds[a]
+        if (k1 != K_STRUCT and k1 != K_UNION) or k1 != kinds[b]:
+            return False
+        p1 = ts[a]
+        p2 = ts[b]
+        if not shallow_equal_struct(W, p1, p2):
+            return False
+        n = vlen_at(W, p1)
+        while sp + n > st.shape[0]:
+            st = grow_rows(st)
+        for i in range(n):
+            m1 = np.int64(W[p1 + 4 + 3 * i])
+            m2 = np.int64(W[p2 + 4 + 3 * i])
+            if m1 == m2 or identical_arrays(W, ts, kinds, m1, m2):
+                continue
+            st[sp, 0] = m1
+            st[sp, 1] = m2
+            sp += 1
+    return True
+
+
+@njit(cache=True, nogil=True)
+def hypot_fallback(W, ts, kinds, hv, c, fallback, fixed_arrays, err):  # type: ignore[no-untyped-def]
+    """Whether candidate ``c`` may stand where candidate ``hv`` is already hypothesised."""
+    if fallback == FALLBACK_IDENTICAL_TYPES:
+        return identical(W, ts, kinds, hv, c, 16, fixed_arrays, err)
+    if identical_arrays(W, ts, kinds, hv, c):
+        return True
+    return identical_structs(W, ts, kinds, hv, c, err)
+
+
+@njit(cache=True, nogil=True)
+def is_equiv(W, ts, kinds, mp, hyp, hlist, hcnt, start_id, c0, k0, st, fallback, fixed_arrays, err):  # type: ignore[no-untyped-def]
     """libbpf ``btf_dedup_is_equiv(c0, k0)``.
 
     Returns ``(eq, hcnt, adjust_canon, st)``; eq is 1 (equivalent), 0 (not) or -1
@@ -206,7 +282,7 @@ def is_equiv(W, ts, kinds, mp, hyp, hlist, hcnt, start_id, c0, k0, st, fixed_arr
         if hv <= MAX_MAPPED:
             if hv == c:
                 continue
-            if identical(W, ts, kinds, np.int64(hv), c, 16, fixed_arrays, err):
+            if hypot_fallback(W, ts, kinds, np.int64(hv), c, fallback, fixed_arrays, err):
                 continue
             if err[0] != ERR_NONE:
                 return -1, hcnt, adjust, st
@@ -313,7 +389,7 @@ def merge_hypot(kinds, mp, hyp, hlist, hcnt, adjust):  # type: ignore[no-untyped
 
 @njit(cache=True, nogil=True)
 def struct_phase(W, ts, kinds, mp, hyp, start_id, end_id, tkeys, tslot, slots, nodes, meta,
-                 fixed_arrays, err):  # type: ignore[no-untyped-def]
+                 fallback, fixed_arrays, err):  # type: ignore[no-untyped-def]
     """Returns ``(rc, tkeys, tslot, slots, nodes)``: rc 0 on success, -1 on a fatal
     error (``err`` says which)."""
     hlist = np.empty(max(mp.shape[0], 1), dtype=np.int64)
@@ -338,7 +414,7 @@ def struct_phase(W, ts, kinds, mp, hyp, start_id, end_id, tkeys, tslot, slots, n
                         hyp[hlist[i]] = UNPROCESSED
                     hcnt = 0
                     eq, hcnt, adjust, st = is_equiv(W, ts, kinds, mp, hyp, hlist, hcnt, start_id, tid,
-                                                    np.int64(cand), st, fixed_arrays, err)
+                                                    np.int64(cand), st, fallback, fixed_arrays, err)
                     if eq < 0:
                         return -1, tkeys, tslot, slots, nodes
                     if eq > 0:
