@@ -55,7 +55,24 @@ class ElfError(BtfFormatError):
 
 
 class BtfUsageError(BtfError):
-    """The caller asked for something inconsistent (wrong base, bad option)."""
+    """The caller asked for something the inputs or the file system cannot give
+    (wrong base, a missing file, an output that would replace an input).
+
+    On the command line this is exit status 1: the command was well formed.  A
+    command line that is wrong in itself raises :class:`CommandLineError`
+    instead (``usage`` is True), which exits 2 like argparse's own errors.
+    """
+
+    #: True when the command line itself is wrong (the CLI exits 2).
+    usage: bool = False
+
+
+class CommandLineError(BtfUsageError):
+    """The command line is wrong in itself, before any file is looked at:
+    conflicting options, an option value out of range, an option that needs
+    another.  The CLI prints one ``btfdedup: error:`` line and exits 2."""
+
+    usage = True
 
 
 class MissingBaseError(BtfFormatError, BtfUsageError):

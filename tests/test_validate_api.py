@@ -149,3 +149,14 @@ def test_split_btf_on_base() -> None:
     assert [str(p) for p in validate(bad2.blob(), base=base)] == ["[3] PTR (anon): Invalid btf_info kind_flag"]
     # without the base the same bytes are not a valid base BTF
     assert validate(blob)
+
+
+def test_base_given_as_a_compressed_path() -> None:
+    """A base path is read by the loader: ``.xz`` and ELF bases work as in every verb.
+    The module and its base are the shipped 6.1 pair that the kernel loads."""
+    from tests.conftest import FIXTURES
+
+    mods = FIXTURES / "modules"
+    assert validate(str(mods / "veth.btf"), base=str(mods / "vmlinux-6.1.btf.xz")) == []
+    problems = validate(str(mods / "veth.btf"), base=str(mods / "missing.btf"))
+    assert len(problems) == 1 and "no such file or directory" in problems[0].reason

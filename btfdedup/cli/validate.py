@@ -9,6 +9,15 @@ vmlinux over the kernel's limits breaks rules ~1.8 million times), then
 ``FILE: OK`` or ``FILE: N problem(s)``; with ``--json`` one compact JSON object
 per file holding every problem unless ``--max-problems`` is given.  Exit status
 1 when any file has a problem.
+
+Files are read by :func:`btfdedup.io.load.load`, like every other verb: a FILE
+that cannot be read (missing, not BTF, an ELF without ``.BTF``, corrupt
+compression) is one ``btfdedup: error:`` line on stderr, the other files are
+still checked, and the exit status is 1.  A loaded file is checked as the bytes
+the kernel would get, including bytes outside every section that the reader
+dropped ("Unsupported section found").  When the reader refuses the BTF itself,
+its raw bytes are checked instead, so the report is the kernel's reason, not the
+reader's.  A directory stands for every file under it that carries BTF.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import re
 import sys
 from collections import Counter
 
-from btfdedup.errors import BtfError
+from btfdedup.errors import BtfError, BtfFormatError, BtfUsageError, CommandLineError, ElfError
 from btfdedup.model.btf import Btf
 from btfdedup.verifier import Problem, parse_version, rules_for, validate
 
@@ -75,57 +84,96 @@ def _summary(problems: list[Problem]) -> str:
     return ", ".join(f"{n} {rule}" for rule, n in counts.most_common())
 
 
-def _blob_and_base(path: str, base: Btf | None) -> tuple[bytes, Btf | None]:
-    """The raw BTF bytes to check and the base they sit on."""
+def _raw_blob(data: bytes, path: str, base: Btf | None) -> tuple[bytes, Btf | None] | None:
+    """The raw BTF bytes ``path`` holds and the base they sit on (``--base``, the
+    running vmlinux for ``/sys/kernel/btf/<module>``, an ELF's ``.BTF.base``), or
+    None when it holds none.  Used only when :func:`load` refused the BTF, so that
+    the kernel's reason can be reported; reading errors are :func:`load`'s own."""
     from btfdedup.io.compressed import maybe_decompress
-    from btfdedup.io.load import read_file
-    from btfdedup.io.sysfs import auto_base, is_sysfs_module
+    from btfdedup.io.elf import find_btf_sections
+    from btfdedup.io.load import parse_blob
+    from btfdedup.io.sysfs import auto_base
 
-    data = maybe_decompress(read_file(path), path)
-    if base is None and is_sysfs_module(path):
-        base = auto_base(path)
-    if data[:4] == b"\x7fELF":
-        from btfdedup.io.elf import find_btf_sections
-        from btfdedup.io.load import parse_blob
+    data = maybe_decompress(data, path)
+    if data[:2] in (b"\x9f\xeb", b"\xeb\x9f"):
+        return data, base if base is not None else auto_base(path)
+    if data[:4] != b"\x7fELF":
+        return None
+    secs = find_btf_sections(data, path)
+    if secs.btf is None:
+        return None
+    if base is None and secs.btf_base is not None:
+        base = parse_blob(secs.btf_base.data, base=None, source=f"{path} [.BTF.base]")
+    return bytes(secs.btf.data), base
 
-        secs = find_btf_sections(data, path)
-        if secs.btf is None:
-            raise BtfError(f"{path}: no .BTF section")
-        if base is None and secs.btf_base is not None:
-            base = parse_blob(secs.btf_base.data, base=None, source=f"{path} [.BTF.base]")
-        return bytes(secs.btf.data), base
-    return data, base
+
+def check_file(path: str, base: Btf | None, version: tuple[int, int] | None) -> list[Problem]:
+    """Every problem the kernel would report for the BTF of ``path``; raises the
+    :class:`BtfError` of :func:`load` when ``path`` holds no readable BTF."""
+    from btfdedup.io.load import STDIN_PATH, load, read_file
+
+    # Standard input can be read once only: its bytes serve both attempts.
+    src: str | bytes = read_file(path) if path == STDIN_PATH else path
+    try:
+        btf = load(src, base=base)
+    except BtfFormatError as e:
+        if isinstance(e, ElfError):
+            raise
+        raw = _raw_blob(src if isinstance(src, bytes) else read_file(path), path, base)
+        if raw is None:
+            raise
+        return validate(raw[0], base=raw[1], kernel_version=version)
+    return validate(btf, kernel_version=version)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate every FILE; 1 when any has a problem."""
+    """Validate every FILE; 1 when any has a problem or cannot be read."""
+    from btfdedup.cli.main import input_files
     from btfdedup.io.load import load
 
-    version = parse_version(args.kernel_version) if args.kernel_version else None
-    rules_for(version)  # an unsupported release is a usage error, not a problem of every FILE
+    try:
+        version = parse_version(args.kernel_version) if args.kernel_version else None
+        rules_for(version)  # an unsupported release is a usage error, not a problem of every FILE
+    except BtfUsageError as e:
+        raise CommandLineError(f"--kernel-version: {e}") from None
     base = load(args.base) if args.base else None
     bad = False
-    for path in args.files:
+    limit = args.max_problems if args.max_problems is not None else (0 if args.json else 100)
+    for arg in args.files:
         try:
-            blob, file_base = _blob_and_base(path, base)
-            problems = validate(blob, base=file_base, kernel_version=version)
+            paths = input_files(arg)
         except BtfError as e:
-            problems = [Problem(reason=f"cannot read: {e}", phase="input")]
-        bad |= bool(problems)
-        limit = args.max_problems if args.max_problems is not None else (0 if args.json else 100)
-        shown = problems[:limit] if limit else problems
-        if args.json:
-            doc: dict[str, object] = {"file": path, "ok": not problems, "problems": [p.to_json() for p in shown]}
-            if len(shown) < len(problems):
-                doc["problem_count"] = len(problems)
-                doc["rule_counts"] = dict(Counter(rule_of(p.reason) for p in problems).most_common())
-            print(json.dumps(doc, separators=(",", ":")))
+            sys.stdout.flush()
+            print(f"btfdedup: error: {e}", file=sys.stderr)
+            bad = True
             continue
-        for p in shown:
-            print(f"{path}: {p}")
-        if len(shown) < len(problems):
-            print(f"{path}: {len(problems) - len(shown)} more not shown (--max-problems 0 shows all)")
-            print(f"{path}: by rule: {_summary(problems)}")
-        print(f"{path}: OK" if not problems else f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+        for path in paths:
+            try:
+                problems = check_file(path, base, version)
+            except BtfError as e:
+                sys.stdout.flush()
+                print(f"btfdedup: error: {e}", file=sys.stderr)
+                bad = True
+                continue
+            bad |= bool(problems)
+            _report(path, problems, limit, as_json=args.json)
     sys.stdout.flush()
     return 1 if bad else 0
+
+
+def _report(path: str, problems: list[Problem], limit: int, *, as_json: bool) -> None:
+    """Print the problems of one file (text lines or one JSON object)."""
+    shown = problems[:limit] if limit else problems
+    if as_json:
+        doc: dict[str, object] = {"file": path, "ok": not problems, "problems": [p.to_json() for p in shown]}
+        if len(shown) < len(problems):
+            doc["problem_count"] = len(problems)
+            doc["rule_counts"] = dict(Counter(rule_of(p.reason) for p in problems).most_common())
+        print(json.dumps(doc, separators=(",", ":")))
+        return
+    for p in shown:
+        print(f"{path}: {p}")
+    if len(shown) < len(problems):
+        print(f"{path}: {len(problems) - len(shown)} more not shown (--max-problems 0 shows all)")
+        print(f"{path}: by rule: {_summary(problems)}")
+    print(f"{path}: OK" if not problems else f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")

@@ -29,12 +29,17 @@ from btfdedup.errors import BtfFormatError, BtfUsageError, MissingBaseError
 from btfdedup.format.header import decode_header
 from btfdedup.io.raw import parse_raw
 from btfdedup.model.btf import Btf
+from btfdedup.model.ext import BtfExt
 
 #: Refuse to read inputs larger than this into memory.
 MAX_INPUT_SIZE = 4 * 1024 * 1024 * 1024
 
 SPLIT_HINT = "split BTF (.ko module): pass --base vmlinux"
 
+
+#: How every verb and the loader word a path that does not exist (the strerror of
+#: ENOENT, as the directory expansion of :mod:`btfdedup.workflows.inputs` says it).
+NO_SUCH_FILE = "no such file or directory"
 
 #: The path that means standard input (``btfdedup dump - < file``).
 STDIN_PATH = "-"
@@ -57,7 +62,7 @@ def read_file(path: str) -> bytes:
             raise BtfFormatError(f"input is larger than the {MAX_INPUT_SIZE}-byte limit", source=path)
         return data
     except FileNotFoundError:
-        raise BtfUsageError(f"{path}: no such file") from None
+        raise BtfUsageError(f"{path}: {NO_SUCH_FILE}") from None
     except IsADirectoryError:
         raise BtfUsageError(f"{path}: is a directory") from None
     except PermissionError:
@@ -101,9 +106,39 @@ def parse_blob(data: bytes, base: Btf | None = None, source: str | None = None, 
         raise
 
 
+def load_ext(path: str, btf: Btf) -> BtfExt:
+    """The ``.BTF.ext`` in ``path`` for ``btf``: a raw section as ``dedup --ext``
+    writes it (``OUT.ext``), possibly compressed, or the ``.BTF.ext`` of an ELF
+    object.  Its byte order must be ``btf``'s; libbpf's ``btf_ext__new`` rules apply."""
+    from btfdedup.errors import ElfError
+    from btfdedup.io.compressed import maybe_decompress
+    from btfdedup.model.ext import parse_ext
+
+    data = maybe_decompress(read_file(path), path)
+    if data[:4] == b"\x7fELF":
+        from btfdedup.io.elf import BTF_EXT_SECTION, find_btf_sections
+
+        sec = find_btf_sections(data, path).btf_ext
+        if sec is None:
+            raise ElfError(f"no {BTF_EXT_SECTION} section", source=path)
+        return parse_ext(sec.data, byteorder=btf.byteorder, source=f"{path} [{BTF_EXT_SECTION}]")
+    return parse_ext(data, byteorder=btf.byteorder, source=path)
+
+
 def load(src: str | os.PathLike[str] | bytes | bytearray | memoryview, base: Btf | str | None = None) -> Btf:
     """Load BTF from a path or bytes.  ``base`` (a :class:`Btf` or a path) makes
-    the input split BTF on it.  Bytes may be raw BTF, ELF, or compressed."""
+    the input split BTF on it.  Bytes may be raw BTF, ELF, or compressed.
+
+    >>> import btfdedup
+    >>> base = btfdedup.load("corpora/modules/vmlinux-6.1.btf.xz")
+    >>> veth = btfdedup.load("corpora/modules/veth.btf", base=base)
+    >>> len(base), veth.start_id, len(veth)
+    (95246, 95247, 95)
+    >>> veth[95247]                                    # the module's first own type
+    TypeView(id=95247, kind=CONST, name='', type=62482)
+    >>> veth[62482]                                    # base IDs resolve through the base
+    TypeView(id=62482, kind=STRUCT, name='modversion_info', size=64, vlen=2)
+    """
     base_btf = load(base) if isinstance(base, (str, os.PathLike)) else base
     from btfdedup.io import compressed
 

@@ -3,6 +3,17 @@
 The checks are vectorized over whole columns, so a malformed 133 MB blob is
 rejected as fast as a good one is parsed, and every rejection names the byte
 offset or type ID and the rule.
+
+Like libbpf, the reader accepts bytes that no section covers (after the last
+section or between sections).  It does not keep them: writing the object back
+gives the blob of its sections only, which is what libbpf's ``btf__raw_data``
+gives once the object has been modified in any way (dedup, added types).  For
+an object it has not modified libbpf hands back its input buffer verbatim,
+those bytes included; we deliberately do not, because the kernel refuses a
+blob that carries them.  What was dropped is not silent: the reader records how
+many bytes (``Btf.trailing_len``/``Btf.gap_len``), ``validate`` reports them in
+the kernel's words ("Unsupported section found"), ``dump`` notes them on stderr
+and ``stats`` counts them.
 """
 
 from __future__ import annotations
@@ -88,7 +99,7 @@ def parse_raw(data: bytes | bytearray | memoryview, base: Btf | None = None, sou
         layout = parse_layout(layout_raw, hdr.byteorder, source, l0)
     # Decode to native order once; every later step works on native words.
     words = np.frombuffer(type_bytes, dtype=np.dtype(hdr.byteorder + "u4")).astype(np.uint32)
-    return build_btf(
+    btf = build_btf(
         words,
         str_bytes,
         base=base,
@@ -102,6 +113,39 @@ def parse_raw(data: bytes | bytearray | memoryview, base: Btf | None = None, sou
         type_base_offset=t0,
         str_base_offset=s0,
     )
+    btf.trailing_len, btf.gap_len = unclaimed_bytes(hdr, len(data))
+    return btf
+
+
+def unclaimed_bytes(hdr: BtfHeader, size: int) -> tuple[int, int]:
+    """``(trailing, gaps)``: bytes after the header of a ``size``-byte blob that no
+    section covers, after the end of the last section and before or between sections.
+
+    libbpf reads such a blob and ignores those bytes (see the module docstring for
+    what it writes back); the kernel refuses it (``btf_check_sec_info``: the sections
+    must add up to exactly the data after the header).  The reader therefore keeps
+    the two counts on the :class:`Btf` so that ``validate``, ``dump`` and ``stats``
+    can say what was dropped.  ``decode_header`` has already refused overlaps and
+    sections past the end.
+    """
+    spans = [(hdr.type_off, hdr.type_len), (hdr.str_off, hdr.str_len), (hdr.layout_off, hdr.layout_len)]
+    spans = [(off, length) for off, length in spans if length]
+    end = max((off + length for off, length in spans), default=0)
+    covered = sum(length for _off, length in spans)
+    return size - hdr.hdr_len - end, end - covered
+
+
+def describe_unclaimed(trailing_len: int, gap_len: int) -> str | None:
+    """``"8 bytes after the last section belong to no section"`` (None when both are 0):
+    the one wording ``validate``, ``dump`` and ``stats`` use for bytes the reader dropped."""
+    parts = []
+    if trailing_len:
+        parts.append(f"{trailing_len} byte{'s' if trailing_len != 1 else ''} after the last section")
+    if gap_len:
+        parts.append(f"{gap_len} byte{'s' if gap_len != 1 else ''} before or between sections")
+    if not parts:
+        return None
+    return " and ".join(parts) + (" belong" if trailing_len + gap_len != 1 else " belongs") + " to no section"
 
 
 def build_btf(

@@ -122,9 +122,18 @@ def validate(
     """Every problem the kernel's BTF verifier would report for this blob (empty list: accepted).
 
     ``btf_or_bytes`` is raw BTF (bytes or a path) or a :class:`Btf` (checked as
-    its serialized bytes).  ``base`` makes it split BTF on that base, as module
+    its serialized bytes, plus the bytes outside any section that the reader
+    dropped from the file it came from: the kernel refuses those, "Unsupported
+    section found").  ``base`` makes it split BTF on that base, as module
     BTF is loaded.  ``kernel_version`` picks the rule set (default: the running
     kernel, 6.18 off Linux).  ``stop_at_first`` stops like the kernel does.
+
+    >>> import btfdedup
+    >>> base = btfdedup.load("corpora/modules/vmlinux-6.1.btf.xz")
+    >>> btfdedup.validate("corpora/modules/veth.btf", base=base)
+    []
+    >>> [p.reason for p in btfdedup.validate(btfdedup.load("corpora/bpf/fwd_owner.bpf.o"))][:1]
+    ['size == 0']
     """
     rules = rules_for(parse_version(kernel_version) if isinstance(kernel_version, str) else kernel_version)
     data = _blob_of(btf_or_bytes)
@@ -135,13 +144,15 @@ def validate(
         if isinstance(base, Btf):
             base_btf = base
         else:
-            from btfdedup.io.raw import parse_raw
+            # A path may be compressed or an ELF file: the loader reads every form.
+            from btfdedup.io.load import load
 
             try:
-                base_btf = parse_raw(_blob_of(base), source=str(base) if isinstance(base, (str, Path)) else None)
+                base_btf = load(str(base) if isinstance(base, Path) else base)
             except BtfError as e:
                 return [Problem(reason=f"base BTF is unreadable: {e}", phase="base", errno=errno_mod.EINVAL)]
-    return _Run(data, base_btf, rules, stop_at_first).problems
+    dropped = (btf_or_bytes.trailing_len, btf_or_bytes.gap_len) if isinstance(btf_or_bytes, Btf) else (0, 0)
+    return _Run(data, base_btf, rules, stop_at_first, dropped).problems
 
 
 def is_valid(
@@ -154,11 +165,13 @@ def is_valid(
 class _Run:
     """One validation: runs the phases in kernel order and collects problems."""
 
-    def __init__(self, data: bytes, base: Btf | None, rules: RuleSet, stop_at_first: bool) -> None:
+    def __init__(
+        self, data: bytes, base: Btf | None, rules: RuleSet, stop_at_first: bool, dropped: tuple[int, int] = (0, 0)
+    ) -> None:
         self.problems: list[Problem] = []
         self.stop_at_first = stop_at_first
         split = base is not None
-        sec = check_header(data, rules, split=split)
+        sec = check_header(data, rules, split=split, trailing_len=dropped[0], gap_len=dropped[1])
         if self._add(sec.problems) or not sec.usable:
             return
         own_strings = data[sec.str_off : sec.str_off + sec.str_len]

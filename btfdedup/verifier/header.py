@@ -38,11 +38,18 @@ def _p(reason: str, err: int = errno_mod.EINVAL, *, logged: bool = True, context
     return Problem(reason=reason, errno=err, phase="header", logged=logged, context=context)
 
 
-def check_header(data: bytes, rules: RuleSet, *, split: bool) -> Sections:
-    """Every header/tiling problem in kernel order; stops only where later checks have nothing to read."""
+def check_header(data: bytes, rules: RuleSet, *, split: bool, trailing_len: int = 0, gap_len: int = 0) -> Sections:
+    """Every header/tiling problem in kernel order; stops only where later checks have nothing to read.
+
+    ``trailing_len``/``gap_len`` are bytes the blob had after its last section and
+    between sections when it was read into a :class:`~btfdedup.model.btf.Btf`
+    (whose serialized ``data`` no longer holds them): the kernel would have seen
+    them, so they count in the tiling check as they would have in the file.
+    """
     out = Sections()
     probs = out.problems
-    size = len(data)
+    dropped = trailing_len + gap_len
+    size = len(data) + dropped
     if size > KERNEL_BTF_MAX_SIZE:
         probs.append(
             _p(
@@ -79,7 +86,8 @@ def check_header(data: bytes, rules: RuleSet, *, split: bool) -> Sections:
         return out
     tiling = _check_sec_info(size, hdr_len, [(type_off, type_len), (str_off, str_len)])
     if tiling:
-        probs.append(_p(tiling))
+        probs.append(_p(tiling, context=_unclaimed_context(size, hdr_len, type_off, type_len, str_off, str_len, dropped)))
+    size = len(data)
     data_len = size - hdr_len
     out.hdr_len = hdr_len
     out.type_off_rel = type_off
@@ -103,6 +111,25 @@ def check_header(data: bytes, rules: RuleSet, *, split: bool) -> Sections:
     if not split and type_len == 0:
         probs.append(_p("No type found"))
     return out
+
+
+def _unclaimed_context(
+    size: int, hdr_len: int, type_off: int, type_len: int, str_off: int, str_len: int, dropped: int
+) -> str | None:
+    """Where the bytes no section covers are, when that is what the tiling check
+    refused ("Unsupported section found"); None for overlaps and overruns."""
+    from btfdedup.io.raw import describe_unclaimed
+
+    data_len = size - hdr_len
+    spans = [(off, length) for off, length in ((type_off, type_len), (str_off, str_len)) if length]
+    end = max((off + length for off, length in spans), default=0)
+    covered = sum(length for _off, length in spans)
+    if end > data_len or covered > end:
+        return None
+    text = describe_unclaimed(data_len - end, end - covered)
+    if text is None or not dropped:
+        return text
+    return text + "; the reader dropped them, writing the object back gives the blob without them"
 
 
 def _sec_cmp(a: tuple[int, int], b: tuple[int, int]) -> int:
