@@ -1,23 +1,35 @@
 """btfdedup: read, deduplicate, merge, validate and write BTF (BPF Type Format).
 
-Public API::
-
-    btf = btfdedup.load("vmlinux.btf")            # raw, ELF, .ko(.xz/.zst/.gz), sysfs
-    mod = btfdedup.load("mod.ko", base=btf)       # split BTF on a base
-    merged = btfdedup.merge([a, b], base=None)    # libbpf btf__add_btf into a fresh BTF
-    result = btfdedup.dedup(merged)               # libbpf v1.6 btf__dedup, same bytes
-    result.btf.save("out.btf")                    # atomic, byte-exact writer
-    problems = btfdedup.validate(result.btf)      # the kernel verifier's rules, offline
-
-The functions are verbs and the subpackages that implement them are nouns
+The public API is the names in ``__all__``: functions are verbs
+(:func:`load`, :func:`merge`, :func:`dedup`, :func:`split`, :func:`validate`,
+:func:`stats`, :func:`dump`) and the subpackages that implement them are nouns
 (:mod:`btfdedup.engine` dedups, :mod:`btfdedup.verifier` validates,
 :mod:`btfdedup.append` merges, :mod:`btfdedup.render` dumps,
 :mod:`btfdedup.statistics` counts), so no function hides a module.
+
+Types are named by their BTF type IDs everywhere (see :class:`Btf`): ``btf[type_id]``
+is a read-only view of one type, ``len(btf)`` counts the object's own types and
+``for t in btf`` visits them in ID order.  The examples read the fixtures under
+``corpora/`` and run, as doctests, from the repository root.
+
+>>> import btfdedup
+>>> user = btfdedup.load("corpora/bpf/fwd_user.bpf.o")     # raw, ELF, .ko(.xz/.zst/.gz), sysfs
+>>> owner = btfdedup.load("corpora/bpf/fwd_owner.bpf.o")
+>>> result = btfdedup.dedup(btfdedup.merge([user, owner])) # libbpf btf__add_btf + btf__dedup
+>>> len(user) + len(owner), len(result.btf)
+(65, 52)
+>>> result.btf[result.btf.find_by_name("shared_state")[0]].kind  # the FWD resolved to the STRUCT
+<Kind.STRUCT: 4>
+>>> base = btfdedup.load("corpora/modules/vmlinux-6.1.btf.xz")
+>>> mod = btfdedup.split(btfdedup.load("corpora/modules/8021q.btf", base=base), base)
+>>> len(mod), btfdedup.validate(mod)                      # split BTF the kernel accepts
+(139, [])
 """
 
 from __future__ import annotations
 
 import btfdedup._jit_cache  # noqa: F401  (before numba is imported)
+import btfdedup.cli.interrupt  # noqa: F401  (the CLI's Ctrl-C handler, before the slow imports below)
 from btfdedup.append import merge
 from btfdedup.engine import DedupResult, dedup
 from btfdedup.errors import (
@@ -34,27 +46,69 @@ from btfdedup.errors import (
 from btfdedup.format.constants import Kind
 from btfdedup.io.load import load
 from btfdedup.model.btf import Btf
+from btfdedup.model.view import ArrayInfo, EnumValue, IntInfo, Member, Param, TypeView, VarSecInfo
+from btfdedup.render import dump
+from btfdedup.statistics import BtfStats, KindStats, stats
 from btfdedup.verifier import Problem, validate
 
 __version__ = "0.1.0"
 
+
+def split(module: Btf, base: Btf) -> Btf:
+    """``module`` deduplicated against ``base``: split BTF on ``base``, what
+    ``btfdedup split`` writes for one module.
+
+    ``module`` is either split BTF on ``base`` (a shipped ``.ko``'s ``.BTF``,
+    loaded with ``base=``), deduplicated as libbpf's ``btf__parse_split`` +
+    ``btf__dedup`` would, or standalone BTF, first appended onto ``base``
+    (``btf__new_empty_split`` + ``btf__add_btf``) as ``pahole --btf_base`` does.
+    Types equal to base types become references to the base IDs; the rest are
+    numbered from ``base.type_cnt``.
+
+    >>> import btfdedup
+    >>> base = btfdedup.load("corpora/modules/vmlinux-6.1.btf.xz")
+    >>> mod = btfdedup.load("corpora/modules/8021q.btf", base=base)
+    >>> out = btfdedup.split(mod, base)
+    >>> len(mod), len(out), out.start_id == base.type_cnt
+    (151, 139, True)
+    >>> cu = btfdedup.load("corpora/cus/cu1412.btf")    # standalone: every type is in vmlinux
+    >>> len(cu), len(btfdedup.split(cu, base))
+    (690, 0)
+    """
+    from btfdedup.workflows.split import dedup_against_base
+
+    return dedup_against_base(module, base)
+
+
 __all__ = [
+    "ArrayInfo",
     "Btf",
-    "DedupResult",
-    "Problem",
-    "dedup",
-    "merge",
-    "validate",
     "BtfError",
     "BtfExtFormatError",
     "BtfFormatError",
+    "BtfStats",
     "BtfUsageError",
     "DedupError",
+    "DedupResult",
     "ElfError",
+    "EnumValue",
+    "IntInfo",
     "KernelError",
     "Kind",
+    "KindStats",
+    "Member",
     "MissingBaseError",
+    "Param",
+    "Problem",
+    "TypeView",
     "ValidationError",
-    "load",
+    "VarSecInfo",
     "__version__",
+    "dedup",
+    "dump",
+    "load",
+    "merge",
+    "split",
+    "stats",
+    "validate",
 ]

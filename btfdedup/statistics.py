@@ -1,7 +1,8 @@
 """Size and shape statistics of one BTF object, for ``btfdedup stats``.
 
 Per kind: how many types and how many record bytes (12-byte header plus tail).
-Overall: header, type, string and layout section sizes; the ``.BTF.ext`` record
+Overall: header, type, string and layout section sizes; bytes of the input that
+no section covers (dropped by the reader, refused by the kernel); the ``.BTF.ext`` record
 counts when the object came from an ELF with one; and a duplicate indicator —
 how many *named* types share their (kind, name) with at least one other type of
 this object.  Anonymous types (name offset 0) are excluded from the indicator,
@@ -62,6 +63,10 @@ class BtfStats:
     #: subsection -> {"blocks": n, "records": n, "rec_size": n}; None without .BTF.ext
     ext: dict[str, dict[str, int]] | None = field(default=None)
     ext_bytes: int = 0
+    #: bytes of the input after its last section / before or between sections, which the
+    #: reader dropped (``Btf.trailing_len``/``gap_len``; not part of ``total_bytes``)
+    trailing_bytes: int = 0
+    gap_bytes: int = 0
 
     @property
     def total_bytes(self) -> int:
@@ -85,6 +90,8 @@ class BtfStats:
             "anon_types": self.anon_types,
             "duplicate_types": self.duplicate_types,
             "duplicate_groups": self.duplicate_groups,
+            "trailing_bytes": self.trailing_bytes,
+            "gap_bytes": self.gap_bytes,
         }
         if self.ext is not None:
             out["ext"] = {"bytes": self.ext_bytes, **self.ext}
@@ -151,6 +158,8 @@ def btf_stats(btf: Btf) -> BtfStats:
         duplicate_groups=groups,
         ext=ext_stats,
         ext_bytes=ext_bytes,
+        trailing_bytes=int(getattr(btf, "trailing_len", 0)),
+        gap_bytes=int(getattr(btf, "gap_len", 0)),
     )
 
 
@@ -195,6 +204,11 @@ def format_stats(st: BtfStats) -> str:
     if st.layout_bytes:
         lines.append(f"  {'layout':<12} {'':>10} {st.layout_bytes:>12,}")
     lines.append(f"  {'total':<12} {'':>10} {st.total_bytes:>12,}")
+    if st.trailing_bytes or st.gap_bytes:
+        lines.append(
+            f"  no section:  {st.trailing_bytes:,} bytes after the last section, {st.gap_bytes:,} before or between "
+            "sections (dropped by the reader, not in the total; the kernel refuses such a blob)"
+        )
     lines.append(
         f"  duplicates: {st.duplicate_types:,} of {st.named_types:,} named types share (kind, name) with another"
         f" ({st.duplicate_groups:,} groups; {st.anon_types:,} anonymous types not counted)"
@@ -203,3 +217,20 @@ def format_stats(st: BtfStats) -> str:
         parts = ", ".join(f"{name} {v['records']:,} records in {v['blocks']:,} blocks" for name, v in st.ext.items())
         lines.append(f"  .BTF.ext: {st.ext_bytes:,} bytes: {parts}")
     return "\n".join(lines)
+
+
+def stats(btf: Btf) -> BtfStats:
+    """Counts and bytes per kind, section sizes, ``.BTF.ext`` records and the
+    duplicate indicator of ``btf`` (only its own types when split), as
+    ``btfdedup stats`` prints them; ``.to_json()`` is its ``--json`` form.
+
+    >>> import btfdedup
+    >>> st = btfdedup.stats(btfdedup.load("corpora/bpf/fwd_owner.bpf.o"))
+    >>> st.nr_types, st.total_bytes, st.duplicate_types
+    (33, 1278, 0)
+    >>> st.kinds[0]
+    KindStats(kind='INT', count=5, bytes=80, duplicates=0)
+    >>> st.ext["line_info"]
+    {'blocks': 1, 'records': 13, 'rec_size': 16}
+    """
+    return btf_stats(btf)

@@ -9,12 +9,17 @@ of truth makes the writer a byte copy and keeps the hot paths free of per-type
 Python objects.
 
 Type IDs are global: local index ``i`` is type ID ``start_id + i``; ID 0 is void.
+The public API speaks type IDs only (``btf[type_id]``, :meth:`Btf.find_by_name`, views
+from :mod:`btfdedup.model.view`); the columns are indexed by local index, converted
+with :meth:`Btf.index_of` and :attr:`Btf.type_ids` (see the class docstring).
 A split BTF links its ``base`` (recursively), and its string offsets start at
 ``strings.start_off``.
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +39,47 @@ from btfdedup.model.strings import StringTable
 
 if TYPE_CHECKING:
     from btfdedup.model.ext import BtfExt
+    from btfdedup.model.view import TypeView
 
 
 class Btf:
-    """A parsed or built BTF object (base or split)."""
+    """A parsed or built BTF object (base or split).
+
+    **One indexing convention: type IDs.**  Every public method and every view
+    takes and returns BTF type IDs, the numbers ``bpftool btf dump`` prints in
+    brackets: ``btf[type_id]``, :meth:`find_by_name`, :meth:`name`,
+    :meth:`kind_of`, :meth:`record`, the ``type`` fields of views.  ID 0 is void;
+    the IDs of a split BTF's base types are valid too and are resolved through the
+    base chain.  A split BTF's own types start at :attr:`start_id`.
+
+    The per-type numpy **columns** (``kind``, ``name_off``, ``info``,
+    ``size_type``, ``vlen``, ``kind_flag``, ``type_start``) are the exception,
+    kept for the vectorized hot paths: they are 0-based over this object's own
+    types, so row ``i`` is type ID ``start_id + i``.  Convert with
+    :meth:`index_of` (ID to row) and :attr:`type_ids` (row to ID), never by hand.
+
+    ``len(btf)`` is the number of the object's own types, without void and
+    without base types (:attr:`nr_types`), so that it counts what ``for t in
+    btf`` yields; libbpf's ``btf__type_cnt`` (one past the last ID, void and base
+    types included) is :attr:`type_cnt`.  A ``Btf`` is always true, even with no
+    types of its own.
+
+    >>> import btfdedup
+    >>> btf = btfdedup.load("corpora/bpf/fwd_owner.bpf.o")
+    >>> len(btf), btf.start_id, btf.type_cnt
+    (33, 1, 34)
+    >>> holder = btf[btf.find_by_name("holder")[0]]
+    >>> holder
+    TypeView(id=24, kind=STRUCT, name='holder', size=32, vlen=4)
+    >>> holder.members[1]
+    Member(name='blob', type=25, bits_offset=64, bitfield_size=0)
+    >>> btf[holder.members[1].type]
+    TypeView(id=25, kind=PTR, name='', type=20)
+    >>> btfdedup.Kind(btf.kind[btf.index_of(24)])    # a column is indexed by row, not ID
+    <Kind.STRUCT: 4>
+    >>> [t.name for t in btf if t.kind == btfdedup.Kind.VAR]
+    ['states', 'owner_blob', 'owner_holder', 'LICENSE']
+    """
 
     def __init__(
         self,
@@ -66,6 +108,11 @@ class Btf:
         self.version = version
         self.source = source
         self.ext = ext
+        #: Bytes of the blob this object was read from that no section covered, after the
+        #: last section and between sections (set by the raw reader; the kernel rejects such
+        #: a blob, libbpf ignores them).  The writer never reproduces them.
+        self.trailing_len = 0
+        self.gap_len = 0
         self.start_id = base.type_cnt if base is not None else 1
         if strs_deduped is None:
             # libbpf: a BTF whose string blob is trivially empty was built with the
@@ -170,9 +217,68 @@ class Btf:
     def kind_name(self, type_id: int) -> str:
         return KIND_NAMES.get(self.kind_of(type_id), "UNKNOWN")
 
+    # ------------------------------------------------------- IDs, rows, views
+    @property
+    def type_ids(self) -> np.ndarray:
+        """The type ID of each row of the per-type columns: ``start_id .. type_cnt - 1``."""
+        return np.arange(self.start_id, self.type_cnt, dtype=np.int64)
+
+    def index_of(self, type_id: int) -> int:
+        """The row of ``type_id`` in this object's per-type columns.
+
+        Only this object's own types have rows: void and base-type IDs raise
+        :class:`IndexError` naming the ID (use ``btf[type_id]`` for those).
+        """
+        tid = operator.index(type_id)
+        if not self.start_id <= tid < self.type_cnt:
+            raise IndexError(
+                f"type ID {tid} has no row in the columns of {self._label()}: "
+                f"its own types are IDs {self.start_id}..{self.type_cnt - 1}"
+            )
+        return tid - self.start_id
+
+    def _label(self) -> str:
+        return self.source if self.source else "this BTF"
+
+    def __len__(self) -> int:
+        """Number of this object's own types (void and base types not counted)."""
+        return self.nr_types
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __getitem__(self, type_id: int) -> TypeView:
+        """A read-only view of ``type_id`` (0 is void; base IDs go through the base chain)."""
+        from btfdedup.model.view import type_view
+
+        if isinstance(type_id, slice):
+            raise TypeError("Btf is indexed by one type ID, not a slice (iterate, or use type_ids)")
+        tid = operator.index(type_id)
+        if not 0 <= tid < self.type_cnt:
+            raise IndexError(f"type ID {tid} is out of range for {self._label()} (valid IDs are 0..{self.type_cnt - 1})")
+        return type_view(self, tid)
+
+    def __iter__(self) -> Iterator[TypeView]:
+        """Views of this object's own types in ID order (not void, not base types)."""
+        from btfdedup.model.view import iter_views
+
+        return iter_views(self)
+
+    def __contains__(self, type_id: object) -> bool:
+        """Whether ``type_id`` (an integer) is a valid ID here, void and base IDs included."""
+        try:
+            tid = operator.index(type_id)  # type: ignore[arg-type]
+        except TypeError:
+            return False
+        return 0 <= tid < self.type_cnt
+
     # ------------------------------------------------------------------ lookups
     def find_by_name(self, name: str, kind: Kind | None = None) -> list[int]:
-        """Type IDs (own types only) whose name is ``name``, optionally of one kind."""
+        """Type IDs (own types only, ascending) whose name is ``name``, optionally of one kind.
+
+        The results are IDs, to index the object with: ``btf[btf.find_by_name("x")[0]]``
+        (a column needs :meth:`index_of` first).
+        """
         off = self.strings.find(name.encode())
         out: list[int] = []
         if off < 0:
