@@ -26,3 +26,19 @@ def corpora_dir() -> Path:
     if d is None:
         pytest.skip("big corpora not found: set BTFDEDUP_CORPORA (see corpora/README.md)")
     return d
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which judges run live in this session; the committed expectations are checked always."""
+    from tests.expected import judges_report
+
+    return judges_report()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the judges' outputs recorded in this session (``BTFDEDUP_RECORD_EXPECTED``)."""
+    from tests.expected import RECORD_ENV, write_recorded
+
+    if os.environ.get(RECORD_ENV):
+        for path in write_recorded():
+            print(f"\nwrote {path}")

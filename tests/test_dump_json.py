@@ -2,7 +2,9 @@
 
 For real files the bytes are identical.  For names with a backslash bpftool's
 escaping is broken (it writes ``\\n``); ours writes ``\\\\``, so the corner-case
-test compares after correcting that one name in bpftool's text.
+test compares after correcting that one name in bpftool's text.  bpftool's outputs
+are committed in ``tests/expected/bpftool_dump.json``: the comparisons run, and fail
+on a difference, without bpftool too (see :mod:`tests.expected`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import tests.test_dump_raw as _raw
 from btfdedup.cli.main import main as cli_main
 from btfdedup.render.json import dump_json, dump_json_bytes
 from tests import _btf_build as bb
+from tests.expected import BPFTOOL_DUMP, case_key
 from tests.test_dump_raw import (
+    EDGE_KEY,
     FIXTURE_CASES,
     big_file,
     bpftool_json,
     bpftool_raw,
+    case_inputs,
+    dump_key,
+    edge_blob,
     load_case,
-    need_bpftool,
 )
 
 # fixtures shared with the raw-dump tests
@@ -40,27 +46,32 @@ def json_diff(ours: bytes, ref: bytes) -> str:
     return f"ours {len(ours)} bytes, bpftool {len(ref)}"
 
 
-@pytest.mark.skipif(not FIXTURE_CASES, reason="no committed fixtures under corpora/ yet")
+def _fmt(pretty: bool) -> str:
+    return "-p" if pretty else "-j"
+
+
 @pytest.mark.parametrize(("rel", "base_rel"), FIXTURE_CASES, ids=[c[0] for c in FIXTURE_CASES] or None)
 def test_json_matches_bpftool(rel: str, base_rel: str | None, plain_dir: Path) -> None:
-    need_bpftool()
     btf, path, base = load_case(rel, base_rel, plain_dir)
     # Pretty output of the big fixtures is left to the corpus tests (bpftool -p takes seconds there).
     for pretty in (False, True) if btf.nr_types < 20000 else (False,):
         ours = dump_json_bytes(btf, pretty=pretty)
-        ref = bpftool_json(path, base, pretty=pretty)
-        assert ours == ref, f"pretty={pretty}: {json_diff(ours, ref)}"
+        BPFTOOL_DUMP.check(dump_key(rel, base_rel, _fmt(pretty)), ours,
+                           lambda _tool, p=pretty: bpftool_json(path, base, pretty=p),  # type: ignore[misc]
+                           inputs=case_inputs(rel, base_rel), text=True)
 
 
 def test_json_corner_cases(edge_file: Path) -> None:
-    need_bpftool()
     btf = btfdedup.load(str(edge_file))
     for pretty in (False, True):
         ours = dump_json_bytes(btf, pretty=pretty)
-        ref = bpftool_json(edge_file, pretty=pretty)
-        # bpftool's json_writer prints a backslash as "\n"; we print a valid "\\".
-        assert ref.count(b'"back\\nsl"') == 1
-        assert ours == ref.replace(b'"back\\nsl"', b'"back\\\\sl"'), json_diff(ours, ref)
+        # bpftool's json_writer prints a backslash as "\n"; we print a valid "\\".  Ours,
+        # given bpftool's one wrong escape back, must be bpftool's bytes.
+        assert ours.count(b'"back\\\\sl"') == 1
+        as_bpftool = ours.replace(b'"back\\\\sl"', b'"back\\nsl"')
+        BPFTOOL_DUMP.check(f"{EDGE_KEY} {_fmt(pretty)}", as_bpftool,
+                           lambda _tool, p=pretty: bpftool_json(edge_file, pretty=p),  # type: ignore[misc]
+                           inputs=edge_blob(), text=True)
     doc = json.loads(ours.decode("utf-8", "surrogateescape"))
     by_id = {t["id"]: t for t in doc["types"]}
     assert [v["val"] for v in by_id[2]["values"]] == [-1, 5, -(2**31)]
@@ -86,7 +97,6 @@ def test_json_is_valid_for_every_control_byte(tmp_path: Path) -> None:
 
 def test_empty_split_btf(edge_file: Path, tmp_path: Path) -> None:
     """No types: bpftool prints nothing (raw) and an empty list (JSON)."""
-    need_bpftool()
     empty = tmp_path / "empty.btf"
     empty.write_bytes(bb.Builder().blob(str_len=0)[:24])
     base = btfdedup.load(str(edge_file))
@@ -94,9 +104,14 @@ def test_empty_split_btf(edge_file: Path, tmp_path: Path) -> None:
     assert btf.nr_types == 0
     from btfdedup.render.raw import dump_raw_bytes
 
-    assert dump_raw_bytes(btf) == bpftool_raw(empty, edge_file) == b""
+    inputs = [empty.read_bytes(), edge_blob()]
+    assert dump_raw_bytes(btf) == b""
+    BPFTOOL_DUMP.check(case_key("empty split on edge_blob raw"), dump_raw_bytes(btf),
+                       lambda _tool: bpftool_raw(empty, edge_file), inputs=inputs, text=True)
     for pretty in (False, True):
-        assert dump_json_bytes(btf, pretty=pretty) == bpftool_json(empty, edge_file, pretty=pretty)
+        BPFTOOL_DUMP.check(case_key(f"empty split on edge_blob {_fmt(pretty)}"), dump_json_bytes(btf, pretty=pretty),
+                           lambda _tool, p=pretty: bpftool_json(empty, edge_file, pretty=p),  # type: ignore[misc]
+                           inputs=inputs, text=True)
 
 
 def test_json_ids_and_cli(edge_file: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
@@ -108,7 +123,7 @@ def test_json_ids_and_cli(edge_file: Path, capsysbinary: pytest.CaptureFixture[b
     out = capsysbinary.readouterr().out
     assert out == dump_json_bytes(btf, [2], pretty=True)
     assert out.startswith(b'{\n    "types": [{\n            "id": 2,\n')
-    assert cli_main(["dump", str(edge_file), "--format", "raw", "--json"]) == 1
+    assert cli_main(["dump", str(edge_file), "--format", "raw", "--json"]) == 2  # conflicting options: a usage error
 
 
 # ------------------------------------------------------------- big corpora

@@ -1,7 +1,10 @@
 """``btfdedup dump`` raw text against bpftool's own output, byte for byte.
 
 The judge is the installed ``bpftool btf dump file F format raw`` (Debian's
-7.1.0; ``-B BASE`` for split BTF).  Default tests cover every committed fixture
+7.1.0; ``-B BASE`` for split BTF).  Its output for every committed fixture and
+hand-built case is committed in ``tests/expected/bpftool_dump.json`` (sha256 and
+size; the text when small), so every comparison runs, and fails on a difference,
+without bpftool; with it, the live comparison runs too (see :mod:`tests.expected`).  Default tests cover every committed fixture
 under ``corpora/`` plus a hand-built BTF with the corner cases real files lack
 (signed ENUM, ENUM64 extremes, unknown linkages, DATASEC entries pointing at
 void, odd name bytes); ``corpus`` tests cover the big corpora.
@@ -31,8 +34,10 @@ from btfdedup.errors import BtfUsageError
 from btfdedup.render.raw import dump_raw, dump_raw_bytes, write_raw
 from tests import _btf_build as bb
 from tests.conftest import FIXTURES
+from tests.expected import BPFTOOL_DUMP
+from tests.oracle.libbpf import find_bpftool
 
-BPFTOOL = shutil.which("bpftool")
+BPFTOOL = find_bpftool()
 HAVE_ELF = importlib.util.find_spec("btfdedup.io.elf") is not None
 MODULE_BASE_XZ = FIXTURES / "modules" / "vmlinux-6.1.btf.xz"
 
@@ -65,6 +70,26 @@ def bpftool_json(path: Path, base: Path | None = None, pretty: bool = False) -> 
     return run_bpftool(
         (["-B", str(base)] if base else []) + ["-p" if pretty else "-j", "btf", "dump", "file", str(path)]
     )
+
+
+def dump_key(rel: str, base_rel: str | None, fmt: str) -> str:
+    """Expectation key of bpftool's dump of the fixture ``corpora/<rel>`` (on a base) in ``fmt``."""
+    on = f" on corpora/{base_rel}" if base_rel else ""
+    return f"corpora/{rel}{on}::btf dump {fmt}"
+
+
+def case_inputs(rel: str, base_rel: str | None) -> list[bytes]:
+    """The fixture files a dump reads (for the expectation's input digest)."""
+    return [(FIXTURES / r).read_bytes() for r in (rel, base_rel) if r]
+
+
+#: key of the hand-built corner-case blob (:func:`edge_blob`), shared by several tests
+EDGE_KEY = "tests/test_dump_raw.py::edge_blob::btf dump"
+
+
+def check_raw_dump(key: str, ours: bytes, path: Path, base: Path | None, inputs: bytes | list[bytes]) -> bytes:
+    """Our raw dump against bpftool's (committed, and live when installed); returns bpftool's text."""
+    return BPFTOOL_DUMP.check(key, ours, lambda _tool: bpftool_raw(path, base), inputs=inputs, text=True)
 
 
 def first_diff(ours: bytes, ref: bytes) -> str:
@@ -150,27 +175,25 @@ def load_case(rel: str, base_rel: str | None, tmp: Path) -> tuple[btfdedup.Btf, 
 
 
 # ------------------------------------------------------------ committed fixtures
-@pytest.mark.skipif(not FIXTURE_CASES, reason="no committed fixtures under corpora/ yet")
+def test_fixtures_present() -> None:
+    assert FIXTURE_CASES, "no committed fixtures under corpora/"
+
+
 @pytest.mark.parametrize(("rel", "base_rel"), FIXTURE_CASES, ids=[c[0] for c in FIXTURE_CASES] or None)
 def test_raw_dump_matches_bpftool(rel: str, base_rel: str | None, plain_dir: Path) -> None:
-    need_bpftool()
     btf, path, base = load_case(rel, base_rel, plain_dir)
-    ours = dump_raw_bytes(btf)
-    ref = bpftool_raw(path, base)
-    assert ours == ref, first_diff(ours, ref)
+    check_raw_dump(dump_key(rel, base_rel, "raw"), dump_raw_bytes(btf), path, base, case_inputs(rel, base_rel))
 
 
 def test_compressed_module_dumps_like_the_plain_one(plain_dir: Path) -> None:
     ko = FIXTURES / "modules" / "8021q.ko"
-    if not ko.exists() or not MODULE_BASE_XZ.exists():
-        pytest.skip("corpora/modules/8021q.ko fixtures not present")
-    need_elf(ko)
+    base_rel = str(MODULE_BASE_XZ.relative_to(FIXTURES))
     base = btfdedup.load(str(plain(MODULE_BASE_XZ, plain_dir)))
-    ref = bpftool_raw(ko, plain(MODULE_BASE_XZ, plain_dir))
+    ref = check_raw_dump(dump_key("modules/8021q.ko", base_rel, "raw"), dump_raw_bytes(btfdedup.load(str(ko), base=base)),
+                         ko, plain(MODULE_BASE_XZ, plain_dir), case_inputs("modules/8021q.ko", base_rel))
     for name in ("8021q.ko.xz", "8021q.ko.zst", "8021q.ko.gz"):
         p = FIXTURES / "modules" / name
-        if p.exists():
-            assert dump_raw_bytes(btfdedup.load(str(p), base=base)) == ref, name
+        assert dump_raw_bytes(btfdedup.load(str(p), base=base)) == ref, name
 
 
 # ------------------------------------------------------------- hand-built corners
@@ -227,10 +250,8 @@ def edge_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_raw_dump_corner_cases_match_bpftool(edge_file: Path) -> None:
-    need_bpftool()
     ours = dump_raw_bytes(btfdedup.load(str(edge_file)))
-    ref = bpftool_raw(edge_file)
-    assert ours == ref, first_diff(ours, ref)
+    check_raw_dump(f"{EDGE_KEY} raw", ours, edge_file, None, edge_blob())
     # The corners really are in there (guards against a builder regression).
     for needle in (
         b"val=-9223372036854775808LL",
@@ -258,8 +279,7 @@ def test_dump_raw_yields_one_string_per_type(edge_file: Path) -> None:
     text, binary = io.StringIO(), io.BytesIO()
     assert write_raw(btf, text) == write_raw(btf, binary) == len(joined)
     assert text.getvalue() == "".join(parts) and binary.getvalue() == joined
-    if BPFTOOL:
-        assert joined == bpftool_raw(edge_file)
+    check_raw_dump(f"{EDGE_KEY} raw", joined, edge_file, None, edge_blob())
 
 
 def test_ids_select_types_in_order_including_base(plain_dir: Path, edge_file: Path) -> None:
@@ -310,8 +330,7 @@ def test_cli_dump_raw_and_bad_id(edge_file: Path, capsysbinary: pytest.CaptureFi
 def test_cli_dump_subprocess_exit_codes(edge_file: Path, tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "btfdedup", "dump", str(edge_file)], capture_output=True, check=False)
     assert r.returncode == 0, r.stderr
-    if BPFTOOL:
-        assert r.stdout == bpftool_raw(edge_file)
+    check_raw_dump(f"{EDGE_KEY} raw", r.stdout, edge_file, None, edge_blob())
     bad = tmp_path / "bad.btf"
     bad.write_bytes(b"\x9f\xeb\x01\x00garbage")
     r = subprocess.run([sys.executable, "-m", "btfdedup", "dump", str(bad)], capture_output=True, check=False)

@@ -1,5 +1,6 @@
 """ELF reading (.o, .ko, pahole-encoded objects, distilled .BTF.base), judged
-against llvm-objcopy's section bytes and libbpf v1.6's btf__parse_elf."""
+against llvm-objcopy's section bytes and libbpf v1.6's btf__parse_elf (its outputs
+committed in ``tests/expected/parse_v16.json``, so those checks run without it too)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from btfdedup.io.elf import find_btf_sections, load_elf
 from btfdedup.io.raw import parse_raw
 from tests._elf_tools import dump_section, objcopy, patch_section_header, set_section_type, tool_or_skip
 from tests.conftest import FIXTURES
-from tests.oracle.libbpf import oracle_or_skip
+from tests.expected import PARSE_V16, case_key, rel
+from tests.oracle.libbpf import Libbpf
 
 BPF_OBJECTS = sorted((FIXTURES / "bpf").glob("*.o")) + sorted((FIXTURES / "bpf-objects").glob("*.o"))
 HOST_OBJECT = FIXTURES / "host" / "enum64.o"
@@ -24,6 +26,26 @@ MODULES = FIXTURES / "modules"
 KO = MODULES / "8021q.ko"
 DISTILLED_KO = MODULES / "8021q.distilled.ko"
 SHT_NOBITS = 8
+
+
+def _parse_elf(lib: Libbpf, path: Path, base: bytes | None = None, *, ext: bool = False) -> bytes:
+    """libbpf's ``btf__parse_elf[_split]`` of ``path``: its ``.BTF`` bytes, or with ``ext``
+    its ``.BTF.ext`` bytes (empty when it found none)."""
+    if base is None:
+        h, eh = lib.parse_elf(path, want_ext=ext)
+    else:
+        bh = lib.parse(base)
+        h, eh = lib.parse_elf(path, bh)
+    try:
+        if ext:
+            return eh.raw_data() if eh is not None else b""
+        return lib.raw_data(h)
+    finally:
+        h.free()
+        if eh is not None:
+            eh.free()
+        if base is not None:
+            bh.free()
 
 
 @pytest.fixture(scope="module")
@@ -49,18 +71,10 @@ def test_sections_match_objcopy_and_libbpf(obj: Path, tmp_path: Path) -> None:
         assert btf.ext is None
     else:
         assert btf.ext is not None and btf.ext.to_bytes() == ext_ref
-    lib = oracle_or_skip("v16")
-    h, eh = lib.parse_elf(obj)
-    try:
-        assert lib.raw_data(h) == btf.to_bytes()
-        assert lib.type_cnt(h) == btf.type_cnt
-        assert (eh is None) == (btf.ext is None)
-        if eh is not None:
-            assert lib.btf_ext_raw_data(eh) == btf.ext.to_bytes()  # type: ignore[union-attr]
-    finally:
-        h.free()
-        if eh is not None:
-            eh.free()
+    data = obj.read_bytes()
+    PARSE_V16.check(f"{rel(obj)}::btf__parse_elf:btf", btf.to_bytes(), lambda lib: _parse_elf(lib, obj), inputs=data)
+    PARSE_V16.check(f"{rel(obj)}::btf__parse_elf:ext", btf.ext.to_bytes() if btf.ext is not None else b"",
+                    lambda lib: _parse_elf(lib, obj, ext=True), inputs=data)
 
 
 @pytest.mark.parametrize("name", ["types", "maps", "tags"])
@@ -94,13 +108,9 @@ def test_module_needs_base(vmlinux61, tmp_path: Path) -> None:  # type: ignore[n
 
 
 def test_module_matches_libbpf_split(vmlinux61, vmlinux61_bytes: bytes) -> None:  # type: ignore[no-untyped-def]
-    lib = oracle_or_skip("v16")
     btf = load_elf(KO.read_bytes(), base=vmlinux61)
-    with lib.parse(vmlinux61_bytes) as bh:
-        h, _ = lib.parse_elf(KO, bh)
-        with h:
-            assert lib.raw_data(h) == btf.to_bytes()
-            assert lib.type_cnt(h) == btf.type_cnt
+    PARSE_V16.check(f"{rel(KO)} on corpora/modules/vmlinux-6.1.btf.xz::btf__parse_elf_split", btf.to_bytes(),
+                    lambda lib: _parse_elf(lib, KO, vmlinux61_bytes), inputs=[KO.read_bytes(), vmlinux61_bytes])
 
 
 def test_distilled_base(tmp_path: Path) -> None:
@@ -111,11 +121,8 @@ def test_distilled_base(tmp_path: Path) -> None:
     assert btf.base.to_bytes() == dump_section(DISTILLED_KO, ".BTF.base", tmp_path)
     assert btf.to_bytes() == dump_section(DISTILLED_KO, ".BTF", tmp_path)
     assert btf.start_id == btf.base.type_cnt
-    lib = oracle_or_skip("v16")
-    h, _ = lib.parse_elf(DISTILLED_KO, want_ext=False)
-    with h:
-        assert lib.raw_data(h) == btf.to_bytes()
-        assert lib.type_cnt(h) == btf.type_cnt
+    PARSE_V16.check(f"{rel(DISTILLED_KO)}::btf__parse_elf", btf.to_bytes(), lambda lib: _parse_elf(lib, DISTILLED_KO),
+                    inputs=data)
 
 
 def test_distilled_base_with_explicit_base_is_refused(vmlinux61) -> None:  # type: ignore[no-untyped-def]
@@ -160,11 +167,12 @@ def test_nobits_sections_in_bpf_object(section: str) -> None:
 
 
 def test_nobits_btf_rejected_by_libbpf_too(tmp_path: Path) -> None:
-    lib = oracle_or_skip("v16")
     p = tmp_path / "nobits.o"
     p.write_bytes(set_section_type((FIXTURES / "bpf" / "types.bpf.o").read_bytes(), ".BTF", SHT_NOBITS))
-    with pytest.raises(Exception, match="btf__parse_elf"):
-        lib.parse_elf(p)
+    key = case_key("btf__parse_elf")
+    PARSE_V16.check(key, lambda: load_elf(p.read_bytes(), source=str(p)).to_bytes(), lambda lib: _parse_elf(lib, p),
+                    inputs=p.read_bytes(), ours_errors=ElfError)
+    assert "errno" in PARSE_V16.entry(key), "libbpf read a SHT_NOBITS .BTF"
 
 
 def test_truncated_elf_every_region() -> None:
@@ -246,10 +254,9 @@ def test_duplicate_btf_section_last_wins(tmp_path: Path) -> None:
     )
     btf = load_elf(out.read_bytes())
     assert btf.to_bytes() == other
-    lib = oracle_or_skip("v16")
-    h, _ = lib.parse_elf(out, want_ext=False)
-    with h:
-        assert lib.raw_data(h) == other
+    # inputs: the two fixtures (the objcopy-built file may differ between llvm releases)
+    PARSE_V16.check(case_key("btf__parse_elf"), btf.to_bytes(), lambda lib: _parse_elf(lib, out),
+                    inputs=[(FIXTURES / "bpf" / n).read_bytes() for n in ("types.bpf.o", "tags.bpf.o")])
 
 
 def test_readelf_agrees_on_btf_offset() -> None:

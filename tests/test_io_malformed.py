@@ -53,7 +53,8 @@ from btfdedup.model.fields import (
     TID_STRIDE,
 )
 from btfdedup.model.records import KindSizes
-from tests.oracle.libbpf import BtfHandle, OracleError, OracleUnavailable
+from tests.expected import PARSE_V16, VerdictLog, case_key
+from tests.oracle.libbpf import BtfHandle, OracleError
 from tests.oracle.libbpf import Libbpf as OracleLibbpf
 
 from .conftest import FIXTURES
@@ -236,33 +237,39 @@ def _check_accepted(btf: Btf, mutated: bytes) -> None:
 
 class Libbpf:
     """Accept/reject verdicts of libbpf v1.6's own raw-BTF parser (btf__new /
-    btf__new_split), through the shared ctypes oracle."""
+    btf__new_split), through the shared ctypes oracle; where libbpf v1.6 is not
+    installed, its verdicts committed in tests/expected/parse_v16.json are replayed."""
 
-    def __init__(self, lib: OracleLibbpf) -> None:
-        self.lib = lib
+    def __init__(self, log: VerdictLog) -> None:
+        self.log = log
 
-    def handle(self, raw: bytes) -> BtfHandle:
-        """A parsed handle of a fixture libbpf must accept (kept for the module)."""
+    def handle(self, raw: bytes) -> BtfHandle | None:
+        """A parsed handle of a fixture libbpf must accept (None where libbpf is absent)."""
+        lib: OracleLibbpf | None = self.log.handle
+        if lib is None:
+            return None
         try:
-            return self.lib.parse(raw)
+            return lib.parse(raw)
         except OracleError as e:
             raise AssertionError(f"libbpf rejects a committed fixture: {e}") from None
 
     def accepts(self, raw: bytes, base_handle: BtfHandle | None = None) -> bool:
-        try:
-            h = self.lib.parse(raw, base_handle)
-        except OracleError:
-            return False
-        h.free()
-        return True
+        def live(lib: OracleLibbpf) -> bool:
+            try:
+                h = lib.parse(raw, base_handle)
+            except OracleError:
+                return False
+            h.free()
+            return True
+
+        return self.log.verdict(raw, live)
 
 
-@pytest.fixture(scope="module")
-def libbpf() -> Libbpf:
-    try:
-        return Libbpf(OracleLibbpf.v16())
-    except OracleUnavailable as e:
-        pytest.skip(f"libbpf v1.6 oracle (pylibbpf 0.0.6 wheel) unavailable: {e}")
+@pytest.fixture
+def libbpf() -> Iterator[Libbpf]:
+    log = VerdictLog(PARSE_V16, case_key("btf__new verdicts"))
+    yield Libbpf(log)
+    log.finish()
 
 
 # ============================================================================ the tables are safe

@@ -3,7 +3,8 @@
 
 References: raw files are the bytes pahole / the kernel / libbpf produced;
 ELF sections are what ``llvm-objcopy --dump-section`` extracts; a sample is
-also re-serialised by libbpf v1.6 (``btf__raw_data``) for comparison."""
+also re-serialised by libbpf v1.6 (``btf__raw_data``) for comparison, its outputs
+committed in ``tests/expected/parse_v16.json`` so that check runs without it too."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from btfdedup.io.raw import parse_raw
 from btfdedup.model.btf import Btf
 from tests._elf_tools import dump_section
 from tests.conftest import FIXTURES
-from tests.oracle.libbpf import oracle_or_skip
+from tests.expected import PARSE_V16, rel
+from tests.oracle.libbpf import Libbpf, oracle_or_skip
 
 MODULES = FIXTURES / "modules"
 #: Suffixes of BTF inputs under corpora/ (sources, scripts and docs are skipped).
@@ -88,22 +90,35 @@ def load_decompressed(path: Path) -> bytes:
     return maybe_decompress(path.read_bytes(), str(path))
 
 
+def _reserialised(lib: Libbpf, data: bytes, base: bytes | None = None) -> bytes:
+    """``btf__new``/``btf__new_split`` then ``btf__raw_data``: libbpf's own bytes for ``data``."""
+    if base is None:
+        with lib.parse(data) as h:
+            return lib.raw_data(h)
+    with lib.parse(base) as bh, lib.parse(data, bh) as h:
+        return lib.raw_data(h)
+
+
 def test_libbpf_reserialises_fixtures_identically(vmlinux61: Btf) -> None:
-    lib = oracle_or_skip("v16")
     raw61 = _xz(MODULES / "vmlinux-6.1.btf.xz")
-    with lib.parse(raw61) as bh:
-        assert lib.raw_data(bh) == vmlinux61.to_bytes()
-        for p in sorted(MODULES.glob("*.btf")):
-            if ".distilled" in p.name:
-                continue
-            with lib.parse(p.read_bytes(), bh) as h:
-                assert lib.raw_data(h) == load(p, base=vmlinux61).to_bytes()
+    on61 = " on corpora/modules/vmlinux-6.1.btf.xz"
+    PARSE_V16.check(f"{rel(MODULES / 'vmlinux-6.1.btf.xz')}::btf__new,btf__raw_data", vmlinux61.to_bytes(),
+                    lambda lib: _reserialised(lib, raw61), inputs=raw61)
+    for p in sorted(MODULES.glob("*.btf")):
+        if ".distilled" in p.name:
+            continue
+        data = p.read_bytes()
+        PARSE_V16.check(f"{rel(p)}{on61}::btf__new_split,btf__raw_data", load(p, base=vmlinux61).to_bytes(),
+                        lambda lib, d=data: _reserialised(lib, d, raw61),  # type: ignore[misc]
+                        inputs=[data, raw61])
     for p in sorted((FIXTURES / "cus").glob("*.btf")) + [FIXTURES / "host" / "enum64.btf"]:
-        with lib.parse(p.read_bytes()) as h:
-            assert lib.raw_data(h) == load(p).to_bytes()
+        data = p.read_bytes()
+        PARSE_V16.check(f"{rel(p)}::btf__new,btf__raw_data", load(p).to_bytes(),
+                        lambda lib, d=data: _reserialised(lib, d),  # type: ignore[misc]
+                        inputs=data)
     raw618 = _xz(FIXTURES / "vmlinux-6.18.btf.xz")
-    with lib.parse(raw618) as h:
-        assert lib.raw_data(h) == parse_raw(raw618).to_bytes()
+    PARSE_V16.check(f"{rel(FIXTURES / 'vmlinux-6.18.btf.xz')}::btf__new,btf__raw_data", parse_raw(raw618).to_bytes(),
+                    lambda lib: _reserialised(lib, raw618), inputs=raw618)
 
 
 # ------------------------------------------------------------- big corpora

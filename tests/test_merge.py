@@ -2,8 +2,10 @@
 ``btf__new_empty[_split]``, and the corpora README's ``btf__add_type`` recipe for
 split modules): the merged raw bytes must be identical, before any dedup.
 
-Judge: libbpf v1.6 (pylibbpf 0.0.6 wheel) through :mod:`tests.oracle.libbpf`; the
-system libbpf 1.1.2 is checked too where it matters (both must agree).
+Judge: libbpf v1.6 (pylibbpf 0.0.6 wheel) through :mod:`tests.oracle.libbpf`.  Its
+outputs are committed in ``tests/expected/merge_v16.json`` (sha256 + size), so every
+check runs, and fails on a difference, without the oracle; with it, the live
+comparison runs too (see :mod:`tests.expected`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from btfdedup.io.load import load
 from btfdedup.io.raw import parse_raw
 from btfdedup.model.btf import Btf
 from tests.conftest import FIXTURES
-from tests.oracle.libbpf import Libbpf, OracleError, oracle_or_skip
+from tests.expected import MERGE_V16, case_key, rel
+from tests.oracle.libbpf import Libbpf, oracle_or_skip
 
 CUS = sorted(glob.glob(str(FIXTURES / "cus" / "*.btf")))
 # Module split BTF on the 6.1 base (not the distilled-base variants, which need their own base).
@@ -33,6 +36,7 @@ VMLINUX_61 = FIXTURES / "modules" / "vmlinux-6.1.btf.xz"
 
 @pytest.fixture(scope="module")
 def lib() -> Libbpf:
+    """libbpf v1.6 live, for the big-corpus tests only (no committed expectation)."""
     return oracle_or_skip("v16")
 
 
@@ -64,95 +68,98 @@ def test_fixtures_present() -> None:
     assert MODULES, "corpora/modules/*.btf missing"
 
 
-def test_merge_all_cus_matches_libbpf(lib: Libbpf) -> None:
+def test_merge_all_cus_matches_libbpf() -> None:
     datas = [_read(p) for p in CUS]
     merged = merge([parse_raw(d, source=p) for d, p in zip(datas, CUS, strict=True)])
-    assert merged.to_bytes() == lib.merge_bytes(datas)
+    MERGE_V16.check("corpora/cus/*.btf::add_btf", merged.to_bytes(), lambda lib: lib.merge_bytes(datas), inputs=datas)
     assert merged.strs_deduped and merged.hdr_len == 24 and merged.base is None
     assert merged.nr_types == sum(parse_raw(d).nr_types for d in datas)
 
 
 @pytest.mark.parametrize("path", CUS[:8], ids=os.path.basename)
-def test_merge_single_cu_rebuilds_like_libbpf(lib: Libbpf, path: str) -> None:
+def test_merge_single_cu_rebuilds_like_libbpf(path: str) -> None:
     data = _read(path)
-    assert merge([parse_raw(data)]).to_bytes() == lib.merge_bytes([data])
+    MERGE_V16.check(f"{rel(path)}::add_btf", merge([parse_raw(data)]).to_bytes(),
+                    lambda lib: lib.merge_bytes([data]), inputs=data)
 
 
-def test_merge_cus_in_reverse_order(lib: Libbpf) -> None:
+def test_merge_cus_in_reverse_order() -> None:
     datas = [_read(p) for p in reversed(CUS[:10])]
-    assert merge([parse_raw(d) for d in datas]).to_bytes() == lib.merge_bytes(datas)
+    MERGE_V16.check("corpora/cus/*.btf::first 10 reversed,add_btf", merge([parse_raw(d) for d in datas]).to_bytes(),
+                    lambda lib: lib.merge_bytes(datas), inputs=datas)
 
 
-def test_merge_same_input_twice(lib: Libbpf) -> None:
+def test_merge_same_input_twice() -> None:
     d = _read(CUS[0])
-    assert merge([parse_raw(d), parse_raw(d)]).to_bytes() == lib.merge_bytes([d, d])
+    MERGE_V16.check(f"{rel(CUS[0])}::twice,add_btf", merge([parse_raw(d), parse_raw(d)]).to_bytes(),
+                    lambda lib: lib.merge_bytes([d, d]), inputs=[d, d])
 
 
-def test_merge_nothing(lib: Libbpf) -> None:
-    assert merge([]).to_bytes() == lib.merge_bytes([])
+def test_merge_nothing() -> None:
+    MERGE_V16.check(case_key("no inputs,add_btf"), merge([]).to_bytes(), lambda lib: lib.merge_bytes([]), inputs=[])
 
 
 @pytest.mark.parametrize("path", OBJECTS, ids=os.path.basename)
-def test_merge_bpf_object_btf(lib: Libbpf, path: str) -> None:
-    data = _btf_section(lib, path)
+def test_merge_bpf_object_btf(path: str) -> None:
     ours = merge([load(path)])
-    assert ours.to_bytes() == lib.merge_bytes([data])
+    MERGE_V16.check(f"{rel(path)}::btf__parse_elf,add_btf", ours.to_bytes(),
+                    lambda lib: lib.merge_bytes([_btf_section(lib, path)]), inputs=_read(path))
 
 
-def test_merge_all_bpf_objects(lib: Libbpf) -> None:
-    datas = [_btf_section(lib, p) for p in OBJECTS]
-    assert merge([load(p) for p in OBJECTS]).to_bytes() == lib.merge_bytes(datas)
+def test_merge_all_bpf_objects() -> None:
+    MERGE_V16.check("corpora/bpf{,-objects}/*.o::btf__parse_elf,add_btf", merge([load(p) for p in OBJECTS]).to_bytes(),
+                    lambda lib: lib.merge_bytes([_btf_section(lib, p) for p in OBJECTS]),
+                    inputs=[_read(p) for p in OBJECTS])
 
 
-def test_merge_big_endian_objects_come_out_native(lib: Libbpf) -> None:
+def test_merge_big_endian_objects_come_out_native() -> None:
     eb = [p for p in OBJECTS if p.endswith(".bpfeb.o")]
-    if not eb:
-        pytest.skip("no big-endian fixtures")
-    datas = [_btf_section(lib, p) for p in eb]
+    assert eb, "corpora/bpf/*.bpfeb.o missing"
     ours = merge([load(p) for p in eb])
     assert ours.byteorder == "<"
-    assert ours.to_bytes() == lib.merge_bytes(datas)
+    MERGE_V16.check("corpora/bpf/*.bpfeb.o::btf__parse_elf,add_btf", ours.to_bytes(),
+                    lambda lib: lib.merge_bytes([_btf_section(lib, p) for p in eb]), inputs=[_read(p) for p in eb])
 
 
-def test_merge_standalone_cus_onto_base(lib: Libbpf, base: Btf, base_bytes: bytes) -> None:
+def test_merge_standalone_cus_onto_base(base: Btf, base_bytes: bytes) -> None:
     datas = [_read(p) for p in CUS[:6]]
     ours = merge([parse_raw(d) for d in datas], base)
     assert ours.base is base and ours.start_id == base.type_cnt
-    assert ours.to_bytes() == lib.merge_bytes(datas, base=base_bytes)
+    MERGE_V16.check("corpora/cus/*.btf::first 6,add_btf onto vmlinux-6.1", ours.to_bytes(),
+                    lambda lib: lib.merge_bytes(datas, base=base_bytes), inputs=[*datas, base_bytes])
 
 
-def test_merge_modules_recipe(lib: Libbpf, base: Btf, base_bytes: bytes) -> None:
+def test_merge_modules_recipe(base: Btf, base_bytes: bytes) -> None:
     datas = [_read(p) for p in MODULES]
     mods = [parse_raw(d, base=base, source=p) for d, p in zip(datas, MODULES, strict=True)]
     ours = merge_modules(mods, base)
-    assert ours.to_bytes() == lib.merge_modules_bytes(datas, base_bytes)
+    MERGE_V16.check("corpora/modules/*.btf::module recipe on vmlinux-6.1", ours.to_bytes(),
+                    lambda lib: lib.merge_modules_bytes(datas, base_bytes), inputs=[*datas, base_bytes])
     assert ours.nr_types == sum(m.nr_types for m in mods)
 
 
 @pytest.mark.parametrize("path", MODULES, ids=os.path.basename)
-def test_merge_single_module(lib: Libbpf, base: Btf, base_bytes: bytes, path: str) -> None:
+def test_merge_single_module(base: Btf, base_bytes: bytes, path: str) -> None:
     data = _read(path)
-    assert merge([parse_raw(data, base=base)], base).to_bytes() == lib.merge_modules_bytes([data], base_bytes)
+    MERGE_V16.check(f"{rel(path)}::module recipe on vmlinux-6.1", merge([parse_raw(data, base=base)], base).to_bytes(),
+                    lambda lib: lib.merge_modules_bytes([data], base_bytes), inputs=[data, base_bytes])
 
 
-def test_merge_module_with_base_parsed_twice(lib: Libbpf, base_bytes: bytes) -> None:
+def test_merge_module_with_base_parsed_twice(base_bytes: bytes) -> None:
     """A module loaded on another copy of the same base is accepted (content equality)."""
     b1 = parse_raw(base_bytes)
     b2 = parse_raw(base_bytes)
     data = _read(MODULES[0])
     ours = merge([parse_raw(data, base=b2)], b1)
-    assert ours.to_bytes() == lib.merge_modules_bytes([data], base_bytes)
+    MERGE_V16.check(f"{rel(MODULES[0])}::module recipe on vmlinux-6.1", ours.to_bytes(),
+                    lambda lib: lib.merge_modules_bytes([data], base_bytes), inputs=[data, base_bytes])
 
 
-def test_merge_modules_and_cus_mixed(lib: Libbpf, base: Btf, base_bytes: bytes) -> None:
-    """Standalone CUs and split modules interleaved into one split BTF: add_btf for the
-    CUs and the add_type recipe for the modules, applied by hand with the oracle."""
-    cu = _read(CUS[1])
-    mod = _read(MODULES[-1])
-    ours = merge([parse_raw(mod, base=base), parse_raw(cu), parse_raw(mod, base=base)], base)
+def _mixed_by_hand(lib: Libbpf, base_bytes: bytes, mod: bytes, cu: bytes) -> bytes:
+    """module, CU, module on the base: the add_type recipe and add_btf applied by hand."""
+    from tests.oracle.libbpf import iter_records, shift_record
+
     with lib.parse(base_bytes) as bh, lib.new_empty_split(bh) as dst:
-        from tests.oracle.libbpf import iter_records, shift_record
-
         base_cnt = lib.type_cnt(bh)
         with lib.parse(mod, bh) as m:
             n_mod = lib.type_cnt(m) - base_cnt
@@ -163,15 +170,33 @@ def test_merge_modules_and_cus_mixed(lib: Libbpf, base: Btf, base_bytes: bytes) 
                 n_cu = lib.type_cnt(c) - 1
             for rec in iter_records(mod):
                 lib.add_type(dst, m, shift_record(rec, "<", base_cnt, n_mod + n_cu))
-        assert ours.to_bytes() == lib.raw_data(dst)
+        return lib.raw_data(dst)
 
 
-def test_libbpf_refuses_to_append_split_btf(lib: Libbpf, base_bytes: bytes) -> None:
-    """Why merge() emulates the add_type recipe for split sources: add_btf says -ENOTSUP."""
-    with lib.parse(base_bytes) as bh, lib.parse(_read(MODULES[0]), bh) as m, lib.new_empty_split(bh) as dst:
-        with pytest.raises(OracleError) as e:
-            lib.add_btf(dst, m)
-        assert e.value.errno == 95
+def test_merge_modules_and_cus_mixed(base: Btf, base_bytes: bytes) -> None:
+    """Standalone CUs and split modules interleaved into one split BTF: add_btf for the
+    CUs and the add_type recipe for the modules, applied by hand with the oracle."""
+    cu = _read(CUS[1])
+    mod = _read(MODULES[-1])
+    ours = merge([parse_raw(mod, base=base), parse_raw(cu), parse_raw(mod, base=base)], base)
+    MERGE_V16.check(f"{rel(MODULES[-1])},{rel(CUS[1])},{rel(MODULES[-1])}::mixed recipe on vmlinux-6.1",
+                    ours.to_bytes(), lambda lib: _mixed_by_hand(lib, base_bytes, mod, cu), inputs=[mod, cu, base_bytes])
+
+
+def _add_split_btf(lib: Libbpf, base_bytes: bytes, mod: bytes) -> bytes:
+    with lib.parse(base_bytes) as bh, lib.parse(mod, bh) as m, lib.new_empty_split(bh) as dst:
+        lib.add_btf(dst, m)
+        return lib.raw_data(dst)
+
+
+def test_libbpf_refuses_to_append_split_btf(base: Btf, base_bytes: bytes) -> None:
+    """Why merge() emulates the add_type recipe for split sources: add_btf says -ENOTSUP,
+    and merge() without the recipe (no merge base) refuses too."""
+    mod = _read(MODULES[0])
+    MERGE_V16.check(f"{rel(MODULES[0])}::add_btf of split BTF", lambda: merge([parse_raw(mod, base=base)]).to_bytes(),
+                    lambda lib: _add_split_btf(lib, base_bytes, mod), inputs=[mod, base_bytes],
+                    ours_errors=BtfUsageError)
+    assert MERGE_V16.entry(f"{rel(MODULES[0])}::add_btf of split BTF").get("errno") == 95  # ENOTSUP
 
 
 def test_split_source_without_merge_base_is_refused(base: Btf) -> None:
@@ -200,7 +225,7 @@ def test_merge_does_not_modify_sources() -> None:
         assert np.array_equal(s.words, w)
 
 
-def test_merged_suffix_and_duplicate_strings(lib: Libbpf) -> None:
+def test_merged_suffix_and_duplicate_strings() -> None:
     """Hand-built sources with duplicate strings, suffix references and a reference
     to an empty string at a non-zero offset."""
     # int "int" (name at 1), int "nt" (suffix of "int", at 2), typedef "int" dup at 5 -> [1]
@@ -217,7 +242,8 @@ def test_merged_suffix_and_duplicate_strings(lib: Libbpf) -> None:
     )
     a = Btf.from_words(words, strings)
     b = Btf.from_words(words.copy(), strings)
-    assert merge([a, b]).to_bytes() == lib.merge_bytes([a.to_bytes(), b.to_bytes()])
+    datas = [a.to_bytes(), b.to_bytes()]
+    MERGE_V16.check(case_key("add_btf"), merge([a, b]).to_bytes(), lambda lib: lib.merge_bytes(datas), inputs=datas)
 
 
 # --------------------------------------------------------------------- corpora
@@ -259,7 +285,15 @@ def test_merge_all_1121_modules(lib: Libbpf, corpora_dir: Path) -> None:
     assert lib.merge_modules_dedup_bytes(datas, base_bytes) == (d / "modules-all-dedup.libbpf.btf").read_bytes()
 
 
-def test_merge_onto_a_split_base(lib: Libbpf, base: Btf, base_bytes: bytes) -> None:
+def _add_btf_onto_split(lib: Libbpf, base_bytes: bytes, mod_bytes: bytes, datas: list[bytes]) -> bytes:
+    with lib.parse(base_bytes) as bh, lib.parse(mod_bytes, bh) as mh, lib.new_empty_split(mh) as dst:
+        for d in datas:
+            with lib.parse(d) as src:
+                lib.add_btf(dst, src)
+        return lib.raw_data(dst)
+
+
+def test_merge_onto_a_split_base(base: Btf, base_bytes: bytes) -> None:
     """Multi-level split (libbpf >= 1.6): standalone CUs merged onto a module that is
     itself split on vmlinux; strings found anywhere in the chain keep their offsets."""
     mod_bytes = _read(MODULES[-1])
@@ -267,11 +301,9 @@ def test_merge_onto_a_split_base(lib: Libbpf, base: Btf, base_bytes: bytes) -> N
     datas = [_read(p) for p in CUS[:3]]
     ours = merge([parse_raw(d) for d in datas], mid)
     assert ours.start_id == mid.type_cnt and ours.strings.start_off == mid.strings.end_off
-    with lib.parse(base_bytes) as bh, lib.parse(mod_bytes, bh) as mh, lib.new_empty_split(mh) as dst:
-        for d in datas:
-            with lib.parse(d) as src:
-                lib.add_btf(dst, src)
-        assert ours.to_bytes() == lib.raw_data(dst)
+    MERGE_V16.check(f"corpora/cus/*.btf::first 3,add_btf onto {rel(MODULES[-1])} on vmlinux-6.1", ours.to_bytes(),
+                    lambda lib: _add_btf_onto_split(lib, base_bytes, mod_bytes, datas),
+                    inputs=[*datas, mod_bytes, base_bytes])
 
 
 def _as_big_endian(btf: Btf) -> bytes:
@@ -283,7 +315,7 @@ def _as_big_endian(btf: Btf) -> bytes:
         btf.byteorder = "<"
 
 
-def test_merge_big_endian_modules(lib: Libbpf, base_bytes: bytes) -> None:
+def test_merge_big_endian_modules(base_bytes: bytes) -> None:
     """Big-endian base and modules: the merged split BTF stays big-endian, like its base."""
     be_base = _as_big_endian(parse_raw(base_bytes))
     le_base = parse_raw(base_bytes)
@@ -292,10 +324,11 @@ def test_merge_big_endian_modules(lib: Libbpf, base_bytes: bytes) -> None:
     assert base.byteorder == ">"
     ours = merge([parse_raw(m, base=base) for m in mods], base)
     assert ours.byteorder == ">"
-    assert ours.to_bytes() == lib.merge_modules_bytes(mods, be_base)
+    MERGE_V16.check("corpora/modules/*.btf::first 4 big-endian,module recipe on vmlinux-6.1 big-endian",
+                    ours.to_bytes(), lambda lib: lib.merge_modules_bytes(mods, be_base), inputs=[*mods, be_base])
 
 
-def test_module_referring_into_the_middle_of_a_base_string(lib: Libbpf) -> None:
+def test_module_referring_into_the_middle_of_a_base_string() -> None:
     """A split type whose name is the tail of a base string: not a base string itself
     (btf__find_str indexes string starts only), so it is added to the new set —
     also when that tail is longer than the new set's initial capacity."""
@@ -309,5 +342,6 @@ def test_module_referring_into_the_middle_of_a_base_string(lib: Libbpf) -> None:
     words = np.array([tail, 1 << 24, 4, 32, 1, 1 << 24, 4, 32], dtype=np.uint32)
     mod_bytes = Btf.from_words(words, b"", base=base).to_bytes()
     ours = merge([parse_raw(mod_bytes, base=base)], base)
-    assert ours.to_bytes() == lib.merge_modules_bytes([mod_bytes], base_bytes)
+    MERGE_V16.check(case_key("module recipe"), ours.to_bytes(),
+                    lambda lib: lib.merge_modules_bytes([mod_bytes], base_bytes), inputs=[mod_bytes, base_bytes])
     assert ours.strings.data == long_name[1:] + b"\0"
