@@ -28,8 +28,10 @@ is a read-only view of one type, ``len(btf)`` counts the object's own types and
 
 from __future__ import annotations
 
+import btfdedup.cli.interrupt  # noqa: F401  (the CLI's Ctrl-C handler, first: before the slow imports below)
+
+# isort: split
 import btfdedup._jit_cache  # noqa: F401  (before numba is imported)
-import btfdedup.cli.interrupt  # noqa: F401  (the CLI's Ctrl-C handler, before the slow imports below)
 from btfdedup.append import merge
 from btfdedup.engine import DedupResult, dedup
 from btfdedup.errors import (

@@ -41,11 +41,12 @@ How, step by step:
 4. ``.BTF`` is pulled out of vmlinux and of every ``.ko`` / ``.ko.xz`` /
    ``.ko.zst`` / ``.ko.gz`` with btfdedup's ELF reader
    (``btfdedup.io.elf.find_btf_sections``, pyelftools underneath); the section
-   bytes are written unchanged with ``btfdedup.io.writer.atomic_write``.  Every
-   blob is then checked by parsing it with btfdedup (modules through
-   ``btfdedup.load`` on the ``.ko`` with the vmlinux base) and re-serialising
-   it: the bytes must come back identical, else the module is reported.
-   Modules without ``.BTF`` are listed in the manifest as skipped.
+   bytes are written unchanged, atomically, with
+   ``btfdedup.io.writer.write_output``.  Every blob is then checked by parsing
+   it with btfdedup (modules through ``btfdedup.load`` on the ``.ko`` with the
+   vmlinux base) and re-serialising it: the bytes must come back identical,
+   else the module is reported.  Modules without ``.BTF`` are listed in the
+   manifest as skipped.
 5. ``--raw`` additionally fetches ``linux-image-<kver>-dbg`` (the DWARF
    vmlinux; about 280 MB for cloud-amd64, 1.7 GB unpacked) and runs
    ``pahole --btf_encode_detached`` on it with dedup disabled.  pahole 1.24 has
@@ -92,7 +93,7 @@ try:
     from btfdedup.io.compressed import maybe_decompress
     from btfdedup.io.elf import find_btf_sections
     from btfdedup.io.raw import parse_raw
-    from btfdedup.io.writer import atomic_write
+    from btfdedup.io.writer import write_output
     from btfdedup.model.btf import Btf
 except ImportError as e:  # pragma: no cover - depends on how the script is run
     sys.exit(f"build_from_debian: cannot import btfdedup ({e}); run it with the project's venv python")
@@ -340,7 +341,7 @@ def extract_modules(root: Path, kver: str, base: Btf, split_dir: Path) -> Module
             out_name = f"{name}~{n}"
         if out_name != name:
             res.renamed[rel] = out_name
-        atomic_write(str(split_dir / f"{out_name}.btf"), raw)
+        write_output(str(split_dir / f"{out_name}.btf"), raw)
         res.written.append(f"{out_name}.btf")
         res.types += btf.nr_types
         res.bytes += len(raw)
@@ -368,7 +369,7 @@ def pahole_raw_btf(vmlinux: Path, out: Path, workdir: Path) -> None:
     env["LD_PRELOAD"] = f"{shim}:{env['LD_PRELOAD']}" if env.get("LD_PRELOAD") else str(shim)
     tmp = workdir / "raw.btf"
     run(["pahole", f"--btf_encode_detached={tmp}", str(vmlinux)], env=env)
-    atomic_write(str(out), tmp.read_bytes())
+    write_output(str(out), tmp.read_bytes())
 
 
 # ----------------------------------------------------------------------------- main
@@ -410,10 +411,10 @@ def build(args: argparse.Namespace) -> dict[str, object]:
         if base.to_bytes() != base_raw:
             raise BuildError("vmlinux .BTF does not re-serialise byte for byte")
         vml_out = out / f"vmlinux-{kver}.btf"
-        atomic_write(str(vml_out), base_raw)
+        write_output(str(vml_out), base_raw)
         mod_dir = out / f"modules-{kver}"
         mod_dir.mkdir(exist_ok=True)
-        atomic_write(str(mod_dir / "vmlinux.btf"), base_raw)
+        write_output(str(mod_dir / "vmlinux.btf"), base_raw)
         timings["vmlinux_s"] = round(time.monotonic() - t, 2)
         log(f"vmlinux {kver}: {base.nr_types} types, {len(base_raw)} bytes ({how})")
 
@@ -458,7 +459,7 @@ def build(args: argparse.Namespace) -> dict[str, object]:
         "raw": raw_info,
         "timings": timings,
     }
-    atomic_write(str(out / "manifest.json"), (json.dumps(manifest, indent=2) + "\n").encode())
+    write_output(str(out / "manifest.json"), (json.dumps(manifest, indent=2) + "\n").encode())
     return manifest
 
 

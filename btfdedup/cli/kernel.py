@@ -158,22 +158,18 @@ def _vmlinux_id() -> int | None:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    from btfdedup.io.writer import atomic_write
+    from btfdedup.io.writer import STDOUT, check_output, write_output
     from btfdedup.kernel import btf_fd_bytes, btf_get_fd_by_id
 
+    if args.output == STDOUT:
+        check_output(args.output)  # '-' on a terminal is a usage error: before the syscalls
     with btf_get_fd_by_id(args.id) as fd:
         info = fd.info()
         data = btf_fd_bytes(fd)
-    to_stdout = args.output == "-"
+    to_stdout = args.output == STDOUT
     note = sys.stderr if to_stdout else sys.stdout
-    if to_stdout:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        try:
-            atomic_write(args.output, data)
-        except OSError as e:
-            raise BtfUsageError(f"{args.output}: cannot write: {e.strerror}") from None
+    write_output(args.output, data)
+    if not to_stdout:
         what = f"module '{info.name}'" if info.kernel_btf and info.name != "vmlinux" else (info.name or "anonymous")
         print(f"wrote {len(data)} bytes of BTF object {info.id} ({what}) to {args.output}", file=note)
     if info.kernel_btf and info.name != "vmlinux":

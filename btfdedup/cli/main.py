@@ -2,8 +2,21 @@
 
 Each verb module exposes ``register(subparsers)`` which adds its parser and sets
 ``func`` (returning an exit code).  The front end turns every :class:`BtfError`
-into one ``btfdedup: error: ...`` line on stderr and exit status 1; usage errors
-exit 2 (argparse's convention).
+into one ``btfdedup: error: ...`` line on stderr.
+
+Exit status, the same for every verb:
+
+* 0: done (``validate``: every file is valid);
+* 1: the command line was well formed but the work failed: an input that does
+  not exist (``FILE: no such file or directory``, one wording everywhere), cannot
+  be read or is not valid BTF, an output that cannot be written or would replace
+  an input, a file ``validate`` finds invalid, a ``bpf(2)`` call refused;
+* 2: usage error, the command line is wrong in itself, whatever the files hold:
+  argparse's own errors (unknown option, missing or malformed argument; printed
+  with the usage of the verb they belong to) and :class:`CommandLineError`
+  (conflicting options, an option that needs another, an option value out of
+  range), printed as one ``btfdedup: error:`` line;
+* 130: interrupted.
 """
 
 from __future__ import annotations
@@ -37,9 +50,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def input_files(path: str) -> list[str]:
+    """The files one FILE argument of ``dump``/``stats``/``validate`` stands for:
+    ``-`` (standard input) and a file as they are; a directory as every file under
+    it that carries BTF, in sorted path order, the others noted on stderr (the
+    expansion ``dedup`` uses, :func:`btfdedup.workflows.inputs.expand`).  A path
+    that does not exist, or a directory with no BTF in it, is a :class:`BtfUsageError`."""
+    from btfdedup.io.load import STDIN_PATH
+    from btfdedup.workflows.inputs import expand
+
+    if path == STDIN_PATH:
+        return [path]
+    found = expand([path])
+    for f, why in found.skipped:
+        print(f"btfdedup: note: skipped {f}: {why}", file=sys.stderr)
+    if not found.files:
+        found.require_some(f"file under {path}")
+    return found.files
+
+
+def parse_command_line(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``, except that arguments no parser recognised are
+    reported by the innermost (sub)command parser that was selected, with its
+    usage line (``btfdedup dump: error: unrecognized arguments: --bogus``), not by
+    the top-level parser with the top-level usage.  An unknown option written
+    before the verb stays the top-level parser's.  Exits 2 like argparse."""
+    args, extras = parser.parse_known_args(argv)
+    if not extras:
+        return args
+    owner = parser
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    verb = getattr(args, "verb", None)
+    before_verb = tokens[: tokens.index(verb)] if verb in tokens else tokens
+    if not any(t in before_verb for t in extras):
+        while True:
+            subs = [a for a in owner._actions if isinstance(a, argparse._SubParsersAction)]
+            chosen = getattr(args, subs[0].dest, None) if subs and subs[0].dest else None
+            if chosen is None or chosen not in subs[0].choices:
+                break
+            owner = subs[0].choices[chosen]
+    owner.error(f"unrecognized arguments: {' '.join(extras)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; Ctrl-C or SIGTERM anywhere gives one ``btfdedup: interrupted``
+    line, exit 130 (143) and no partial output (:mod:`btfdedup.cli.interrupt`)."""
+    from btfdedup.cli import interrupt
+
+    return interrupt.run(_main, argv)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command_line(parser, argv)
     try:
         rc = args.func(args)
     except BtfUsageError as e:

@@ -1,10 +1,15 @@
-"""Terminal output shared by the verbs: a progress line on stderr, byte sizes for people."""
+"""Terminal output shared by the verbs: a progress line on stderr, byte sizes for
+people, the error lines of inputs a ``--keep-going`` run left out."""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from btfdedup.workflows.inputs import Failure
 
 
 class ProgressLine:
@@ -45,3 +50,9 @@ def human_bytes(n: int) -> str:
             return f"{int(v)} {unit}" if unit == "B" else f"{v:.1f} {unit}"
         v /= 1024
     return f"{n} B"
+
+
+def report_failures(failures: Iterable[Failure] | None) -> None:
+    """One ``btfdedup: error: FILE: rule`` line on stderr per input left out."""
+    for failure in failures or ():
+        print(f"btfdedup: error: {failure.error}", file=sys.stderr)

@@ -1,12 +1,15 @@
 """``btfdedup split``: deduplicate modules against a base, each on its own.
 
-``btfdedup split MODULE... --base VMLINUX -o OUTDIR [--json]``
+``btfdedup split MODULE... --base VMLINUX -o OUTDIR [--keep-going] [--json]``
 
 Every MODULE (split BTF on the base, or standalone BTF, or a directory of them) is
 deduplicated against the base separately and written as split BTF to
 ``OUTDIR/<name>.btf``; a standalone module is first merged onto the base (as
 ``pahole --btf_base`` would encode it).  Prints a before/after table with totals
-(``--json``: one JSON object).
+(``--json``: one JSON object).  OUTDIR is created, and its files put in place, only
+once every module is deduplicated: a failed or interrupted run leaves it as it was.
+``--keep-going`` leaves bad modules out (one ``btfdedup: error:`` line each),
+writes the others and exits 1.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import argparse
 import json
 import sys
 
-from btfdedup.cli.output import ProgressLine, human_bytes
+from btfdedup.cli.output import ProgressLine, human_bytes, report_failures
+from btfdedup.errors import BtfError
 from btfdedup.io.load import load
 
 
@@ -32,6 +36,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="directory for the <name>.btf outputs")
     p.add_argument("--strategy", default="libbpf", choices=("libbpf",), help="dedup algorithm (default: libbpf)")
     p.add_argument("--force-collisions", action="store_true", help="libbpf's testing knob (same output, slower)")
+    p.add_argument("--keep-going", action="store_true",
+                   help="leave out modules that cannot be read or deduplicated on BASE (one error line each), "
+                   "write the others, and exit 1")
     p.add_argument("--json", action="store_true", help="print the results as one compact JSON object")
     p.set_defaults(func=run)
 
@@ -41,9 +48,12 @@ def _pct(before: int, after: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from btfdedup.workflows.split import split_files
+    from btfdedup.workflows.inputs import Failure
+    from btfdedup.workflows.split import check_arguments, split_files
 
     progress = ProgressLine()
+    failures: list[Failure] | None = [] if args.keep_going else None
+    check_arguments(args.output)  # before the base is read
     base = load(args.base)
     try:
         res = split_files(
@@ -54,14 +64,20 @@ def run(args: argparse.Namespace) -> int:
             force_collisions=args.force_collisions,
             strategy=args.strategy,
             progress=lambda done, total, name: progress.update(f"btfdedup: {done}/{total} {name}"),
+            failures=failures,
         )
+    except BtfError:
+        progress.done()
+        report_failures(failures)  # before the error that ended the run
+        raise
     finally:
         progress.done()
+    report_failures(failures)
     for f, why in res.skipped:
         print(f"btfdedup: note: skipped {f}: {why}", file=sys.stderr)
     if args.json:
         print(json.dumps(res.to_json(), separators=(",", ":")))
-        return 0
+        return 1 if res.failed else 0
     rows = [
         (m.name + (" (standalone)" if m.standalone else ""), f"{m.types_before:,}", f"{m.types_after:,}",
          f"{m.bytes_before:,}", f"{m.bytes_after:,}", _pct(m.bytes_before, m.bytes_after))
@@ -82,4 +98,4 @@ def run(args: argparse.Namespace) -> int:
     print(line(total_row))
     print(f"{tot['modules']} module{'s' if tot['modules'] != 1 else ''} on a base of {res.base_types:,} types, "
           f"{human_bytes(tot['bytes_before'])} -> {human_bytes(tot['bytes_after'])}, {res.seconds:.2f} s -> {args.output}")
-    return 0
+    return 1 if res.failed else 0

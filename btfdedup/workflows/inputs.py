@@ -8,7 +8,11 @@ Shared by the ``dedup`` and ``split`` workflows:
 * with a base given, each input is first tried as standalone BTF, and read as
   split BTF on the base only when it cannot be base BTF (``load`` says so with a
   :class:`BtfUsageError`).  Reading a standalone blob "on a base" would silently
-  misread its type IDs, so the base is never forced on an input.
+  misread its type IDs, so the base is never forced on an input;
+* a batch is all-or-nothing unless the caller passes a ``failures`` list
+  (``--keep-going``): then an input that cannot be read (unreadable, malformed,
+  split on another base) is recorded there as a :class:`Failure` and left out, and
+  the rest goes on.
 """
 
 from __future__ import annotations
@@ -17,13 +21,39 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from btfdedup.errors import BtfUsageError, ElfError
+from btfdedup.errors import BtfError, BtfUsageError, ElfError
 from btfdedup.io.compressed import maybe_decompress
 from btfdedup.io.load import load, read_file
-from btfdedup.io.writer import atomic_write
 from btfdedup.model.btf import Btf
 
 BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")
+
+#: Reads one input file, on the base when given: ``loader(path, base)``.
+Loader = Callable[[str, Btf | None], Btf]
+
+
+@dataclass
+class Failure:
+    """One input left out of a ``--keep-going`` batch, and why."""
+
+    file: str
+    error: str  # the whole message, naming the file: "FILE: ... rule"
+
+    @classmethod
+    def of(cls, file: str, exc: BaseException) -> Failure:
+        """The failure of ``file`` from the error it raised (an OSError's text, or a
+        BtfError's message, which usually names the file already)."""
+        text = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+        if not text.startswith(file):
+            text = f"{file}: {text}"
+        return cls(file, text)
+
+    def to_json(self) -> dict[str, str]:
+        return {"file": self.file, "error": self.error}
+
+
+#: What a bad input raises: an error of ours, or the operating system's.
+INPUT_ERRORS = (BtfError, OSError)
 
 
 @dataclass
@@ -32,6 +62,14 @@ class Inputs:
 
     files: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: Every input file in command-line and directory order, the ones recorded as
+    #: failures included: the order failures are reported in.
+    order: list[str] = field(default_factory=list)
+
+    def sort_failures(self, failures: list[Failure]) -> None:
+        """Put ``failures`` in input order, whichever step found them."""
+        rank = {f: i for i, f in enumerate(self.order)}
+        failures.sort(key=lambda x: rank.get(x.file, -1))
 
     def require_some(self, what: str) -> None:
         """Fail when no file carries BTF, naming the first skipped one and why."""
@@ -58,8 +96,12 @@ def carries_btf(path: str) -> str | None:
     return "neither raw BTF nor ELF"
 
 
-def expand(paths: Iterable[str]) -> Inputs:
-    """Expand directories (recursively, sorted) and check that files exist."""
+def expand(paths: Iterable[str], failures: list[Failure] | None = None) -> Inputs:
+    """Expand directories (recursively, sorted) and check that files exist.
+
+    A file under a directory that cannot even be probed (unreadable, corrupt
+    compression), or an input that does not exist, fails the call, or is recorded
+    in ``failures`` when given."""
     out = Inputs()
     for p in paths:
         if os.path.isdir(p):
@@ -70,20 +112,31 @@ def expand(paths: Iterable[str]) -> Inputs:
             for f in sorted(found):
                 if not os.path.isfile(f):
                     continue
+                out.order.append(f)
                 try:
                     why = carries_btf(f)
                 except ElfError as e:
                     # A directory also holds objects whose .BTF is unusable (stripped
                     # debug files): not BTF-bearing, so noted and skipped, not fatal.
                     why = e.rule
+                except INPUT_ERRORS as e:
+                    if failures is None:
+                        raise
+                    failures.append(Failure.of(f, e))
+                    continue
                 if why is None:
                     out.files.append(f)
                 else:
                     out.skipped.append((f, why))
-        elif os.path.exists(p):
-            out.files.append(p)
         else:
-            raise BtfUsageError(f"{p}: no such file or directory")
+            out.order.append(p)
+            if os.path.exists(p):
+                out.files.append(p)
+                continue
+            missing = BtfUsageError(f"{p}: no such file or directory")
+            if failures is None:
+                raise missing
+            failures.append(Failure.of(p, missing))
     return out
 
 
@@ -98,10 +151,25 @@ def load_input(path: str, base: Btf | None) -> Btf:
         return load(path, base=base)
 
 
-def load_all(files: list[str], base: Btf | None, progress: Callable[[int, int], None] | None = None) -> list[Btf]:
-    out = []
+def load_all(
+    files: list[str],
+    base: Btf | None,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    loader: Loader = load_input,
+    failures: list[Failure] | None = None,
+) -> list[tuple[str, Btf]]:
+    """``(file, loader(file, base))`` for each file, in order.  The first file that
+    fails to load fails the call, unless ``failures`` is given: then it is recorded
+    there and left out."""
+    out: list[tuple[str, Btf]] = []
     for i, f in enumerate(files):
-        out.append(load_input(f, base))
+        try:
+            out.append((f, loader(f, base)))
+        except INPUT_ERRORS as e:
+            if failures is None:
+                raise
+            failures.append(Failure.of(f, e))
         if progress is not None:
             progress(i + 1, len(files))
     return out
@@ -115,29 +183,3 @@ def btf_size(btf: Btf) -> int:
 def protected_paths(files: Iterable[str], base_path: str | None) -> list[str]:
     """Paths an output must never replace."""
     return [*files, *([base_path] if base_path else [])]
-
-
-def check_outputs(outputs: Iterable[str], protect: Iterable[str]) -> None:
-    """Refuse, before any work is done, an output that is one of the inputs (by any
-    path or symlink): a run writing several files must not write some of them and
-    then stop at the protected one."""
-    protect = list(protect)
-    for out in outputs:
-        if not os.path.exists(out):
-            continue
-        for p in protect:
-            try:
-                same = os.path.samefile(out, p)
-            except OSError:
-                continue
-            if same:
-                raise BtfUsageError(f"refusing to overwrite input file {out}")
-
-
-def write_output(path: str, data: bytes, protect: Iterable[str]) -> None:
-    """:func:`atomic_write`, with an operating-system failure (read-only or pseudo
-    file system, no space) reported as one error line naming ``path``."""
-    try:
-        atomic_write(path, data, protect=protect)
-    except OSError as e:
-        raise BtfUsageError(f"{path}: cannot write the output: {e.strerror or e}") from e

@@ -11,8 +11,12 @@ For every module:
 
 Each result is written as split BTF to ``OUTDIR/<name>.btf`` (``name`` = the input
 file name without ``.ko``/``.o``/``.btf`` and compression suffixes).  All modules
-are deduplicated before the first file is written, and an output that would replace
-an input is refused up front, so a failing run leaves OUTDIR untouched.
+are deduplicated before OUTDIR is created or the first file is written, an output
+that would replace an input is refused up front, and the files are staged and then
+renamed into place together (:class:`btfdedup.io.writer.OutputSet`), so a failing or
+interrupted run leaves OUTDIR as it was (or absent, when the run would have created
+it).  With a ``failures`` list (``--keep-going``), a module that fails to load or to
+deduplicate is recorded there and the others are written.
 """
 
 from __future__ import annotations
@@ -20,13 +24,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from btfdedup.append import merge
 from btfdedup.errors import BtfUsageError
+from btfdedup.io.writer import STDOUT, OutputSet, check_output
 from btfdedup.model.btf import Btf
-from btfdedup.workflows.inputs import btf_size, check_outputs, expand, load_input, protected_paths, write_output
+from btfdedup.workflows.inputs import (
+    INPUT_ERRORS,
+    Failure,
+    Loader,
+    btf_size,
+    expand,
+    load_input,
+    protected_paths,
+)
 
 _COMPRESSED = (".xz", ".zst", ".gz")
 _CONTAINERS = (".ko", ".o", ".btf", ".elf", ".raw")
@@ -83,6 +96,7 @@ class SplitRun:
     skipped: list[tuple[str, str]]
     base_types: int
     seconds: float
+    failed: list[Failure] = field(default_factory=list)
 
     def totals(self) -> dict[str, int]:
         return {
@@ -98,6 +112,7 @@ class SplitRun:
             "base_types": self.base_types,
             "modules": [m.to_json() for m in self.modules],
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+            "failed": [f.to_json() for f in self.failed],
             "total": {**self.totals(), "seconds": round(self.seconds, 6)},
         }
 
@@ -113,6 +128,13 @@ def dedup_against_base(module: Btf, base: Btf, *, force_collisions: bool = False
     return dedup(module, force_collisions=force_collisions, strategy=strategy).btf
 
 
+def check_arguments(outdir: str) -> None:
+    """The command-line errors of a run (exit 2), found before any file is read:
+    ``-o -`` (split writes a directory)."""
+    if outdir == STDOUT:
+        check_output(outdir, not_stdout="split writes one file per module into a directory; give the directory")
+
+
 def split_files(
     paths: Sequence[str],
     base: Btf,
@@ -122,10 +144,17 @@ def split_files(
     force_collisions: bool = False,
     strategy: str = "libbpf",
     progress: Progress | None = None,
+    loader: Loader = load_input,
+    failures: list[Failure] | None = None,
 ) -> SplitRun:
-    """Dedup every module in ``paths`` (files or directories) against ``base`` into ``outdir``."""
+    """Dedup every module in ``paths`` (files or directories) against ``base`` into
+    ``outdir``; with ``failures``, keep going past bad modules, recording them there
+    (the run still fails when no module is left)."""
     t0 = time.perf_counter()
-    found = expand(paths)
+    check_arguments(outdir)
+    found = expand(paths, failures)
+    if failures and not found.files:
+        raise BtfUsageError(f"no module left: {len(failures)} failed")
     found.require_some("module")
     names: dict[str, str] = {}
     for f in found.files:
@@ -133,19 +162,32 @@ def split_files(
         if n in names:
             raise BtfUsageError(f"{f} and {names[n]} would both be written as {n}.btf")
         names[n] = f
-    if os.path.exists(outdir) and not os.path.isdir(outdir):
+    if os.path.lexists(outdir) and not os.path.isdir(outdir):
         raise BtfUsageError(f"{outdir}: exists and is not a directory")
     protect = protected_paths(found.files, base_path)
     dests = {f: os.path.join(outdir, n + ".btf") for n, f in names.items()}
-    check_outputs(dests.values(), protect)
+    if os.path.isdir(outdir):
+        for d in dests.values():
+            check_output(d, protect)
     # Every module is deduplicated before anything is written: a module that fails
     # (wrong base, malformed) leaves OUTDIR as it was, not half filled.
     results: list[ModuleResult] = []
     outputs: list[bytes] = []
     for i, f in enumerate(found.files):
         t = time.perf_counter()
-        mod = load_input(f, base)
-        out = dedup_against_base(mod, base, force_collisions=force_collisions, strategy=strategy)
+        try:
+            mod = loader(f, base)
+            out = dedup_against_base(mod, base, force_collisions=force_collisions, strategy=strategy)
+        except INPUT_ERRORS as e:
+            failure = Failure.of(f, e)
+            if failures is None:
+                if failure.error == str(e):
+                    raise
+                raise BtfUsageError(failure.error) from e  # the one "FILE: rule" line
+            failures.append(failure)
+            if progress is not None:
+                progress(i + 1, len(found.files), module_name(f))
+            continue
         data = out.to_bytes()
         outputs.append(data)
         results.append(
@@ -163,10 +205,13 @@ def split_files(
         )
         if progress is not None:
             progress(i + 1, len(found.files), module_name(f))
-    try:
-        os.makedirs(outdir, exist_ok=True)
-    except OSError as e:
-        raise BtfUsageError(f"{outdir}: cannot create the output directory: {e.strerror or e}") from e
-    for r, data in zip(results, outputs, strict=True):
-        write_output(r.output, data, protect)
-    return SplitRun(results, found.skipped, base.nr_types, time.perf_counter() - t0)
+    if failures is not None:
+        found.sort_failures(failures)
+    if not results:
+        raise BtfUsageError(f"no module left: {len(failures or [])} failed")
+    with OutputSet(protect) as written:
+        written.make_dir(outdir)
+        for r, data in zip(results, outputs, strict=True):
+            written.add(r.output, data)
+        written.commit()
+    return SplitRun(results, found.skipped, base.nr_types, time.perf_counter() - t0, list(failures or []))
