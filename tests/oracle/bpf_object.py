@@ -1,0 +1,122 @@
+"""ctypes oracle over the system libbpf's object open: the BTF ``bpf_object__open_file``
+leaves in the object.
+
+:meth:`BpfObjectOracle.opened_btf` runs ``bpf_object__open_file(path, NULL)``,
+``bpf_object__btf`` and ``btf__raw_data`` on libbpf 1.1.2 (Debian 12's
+``libbpf.so.1``, found as :meth:`tests.oracle.libbpf.Libbpf.system` finds it) and
+closes the object with ``bpf_object__close``.  libbpf's messages are captured
+instead of printed (``libbpf_set_print`` with a callback that formats them with
+libc's ``vsnprintf``), so a refusal is an :class:`OpenRefused` carrying libbpf's
+errno and its log, which a test can show as the reason.
+
+An object libbpf opens without BTF (no ``.BTF`` and nothing needing it) has no
+BTF to compare: that is reported as a refusal with ``ENODATA``.
+
+``BTFDEDUP_NO_ORACLES=1`` hides this oracle as it hides the others.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import threading
+
+from tests.oracle.libbpf import Libbpf, OracleError, OracleUnavailable
+
+_VP = ctypes.c_void_p
+#: ``int (*libbpf_print_fn_t)(enum libbpf_print_level, const char *, va_list)``; on
+#: x86-64 a ``va_list`` argument is passed as a pointer to its one-element array.
+_PRINT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+_LOG_BUF = 4096
+
+
+class OpenRefused(OracleError):
+    """libbpf refused to open the object (or opened it without BTF); ``log`` is what it printed."""
+
+    def __init__(self, op: str, err: int, log: str) -> None:
+        super().__init__(op, err)
+        self.log = log
+
+    def reason(self) -> str:
+        """The last warning libbpf printed (its reason), else the errno text."""
+        lines = [ln for ln in self.log.splitlines() if ln.strip()]
+        return lines[-1].strip() if lines else str(self)
+
+
+class BpfObjectOracle:
+    """``bpf_object__open_file`` of one libbpf build, with libbpf's log captured."""
+
+    _cache: dict[str, BpfObjectOracle] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, lib: Libbpf) -> None:
+        self.lib = lib
+        c = lib._c
+        try:
+            c.bpf_object__open_file.restype = _VP
+            c.bpf_object__open_file.argtypes = [ctypes.c_char_p, _VP]
+            c.bpf_object__btf.restype = _VP
+            c.bpf_object__btf.argtypes = [_VP]
+            c.bpf_object__close.restype = None
+            c.bpf_object__close.argtypes = [_VP]
+        except AttributeError as e:
+            raise OracleUnavailable(f"{lib.path} lacks the bpf_object API: {e}") from None
+        libc_name = ctypes.util.find_library("c")
+        if libc_name is None:
+            raise OracleUnavailable("libc not found (needed to format libbpf's log)")
+        self._libc = ctypes.CDLL(libc_name)
+        self._libc.vsnprintf.restype = ctypes.c_int
+        self._libc.vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, _VP]
+        self._log: list[str] = []
+        self._callback = _PRINT_FN(self._print)  # kept alive as long as the oracle
+
+    @classmethod
+    def system(cls) -> BpfObjectOracle:
+        """The system libbpf (1.1.2 on Debian 12); raises :class:`OracleUnavailable`."""
+        lib = Libbpf.system()
+        with cls._lock:
+            hit = cls._cache.get(lib.path)
+            if hit is None:
+                hit = cls._cache[lib.path] = cls(lib)
+        return hit
+
+    @property
+    def version(self) -> tuple[int, int]:
+        return self.lib.version
+
+    def _print(self, level: int, fmt: bytes | None, args: int | None) -> int:
+        if fmt is None:
+            return 0
+        buf = ctypes.create_string_buffer(_LOG_BUF)
+        self._libc.vsnprintf(buf, _LOG_BUF, fmt, args)
+        self._log.append(buf.value.decode("utf-8", "replace"))
+        return 0
+
+    def opened_btf(self, path: str | os.PathLike[str]) -> bytes:
+        """Raw bytes of the opened object's BTF; :class:`OpenRefused` when libbpf refuses."""
+        c = self.lib._c
+        with self._lock:
+            self._log = []
+            c.libbpf_set_print(ctypes.cast(self._callback, _VP))
+            try:
+                ctypes.set_errno(0)
+                obj = c.bpf_object__open_file(os.fsencode(path), None)
+                err = ctypes.get_errno()
+                log = "".join(self._log)
+                if not obj:
+                    raise OpenRefused("bpf_object__open_file", err or errno.EINVAL, log)
+                try:
+                    btf = c.bpf_object__btf(_VP(obj))
+                    if not btf:
+                        raise OpenRefused("bpf_object__btf (opened without BTF)", errno.ENODATA, log)
+                    size = ctypes.c_uint32(0)
+                    ptr = c.btf__raw_data(_VP(btf), ctypes.byref(size))
+                    if not ptr:
+                        raise OpenRefused("btf__raw_data", ctypes.get_errno() or errno.ENOMEM, log)
+                    return ctypes.string_at(ptr, size.value)
+                finally:
+                    c.bpf_object__close(_VP(obj))
+            finally:
+                c.libbpf_set_print(None)
