@@ -1,0 +1,145 @@
+"""ctypes oracle over the system libbpf's static linker (what ``bpftool gen object`` runs).
+
+:meth:`LinkerOracle.link` runs ``bpf_linker__new(out, NULL)``, ``bpf_linker__add_file``
+for every input in order, ``bpf_linker__finalize`` and ``bpf_linker__free`` on libbpf
+1.1.2 (Debian 12's ``libbpf.so.1``, found as :meth:`tests.oracle.libbpf.Libbpf.system`
+finds it), then reads the ``.BTF`` and ``.BTF.ext`` sections of the linked ELF object
+with :func:`btfdedup.bpfobj.elf_object.read_bpf_object`.
+
+libbpf's messages are captured instead of printed (``libbpf_set_print`` with a
+callback that formats them with libc's ``vsnprintf``), so a refusal is a
+:class:`LinkRefused` carrying the failing call, the input it was adding, libbpf's
+errno and its log; :meth:`LinkRefused.reason` is the last warning libbpf printed,
+the one line a test compares with our refusal.
+
+A link of inputs without any BTF type writes no ``.BTF``: that is reported as a
+refusal with ``ENODATA`` (there is no BTF to compare).
+
+Do not give it a file that is not ELF: libbpf 1.1.2's linker then crashes the
+process (SIGSEGV, seen with a text file), so such inputs are judged by our side only.
+
+``BTFDEDUP_NO_ORACLES=1`` hides this oracle as it hides the others.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+
+from btfdedup.bpfobj.elf_object import read_bpf_object
+from tests.oracle.libbpf import Libbpf, OracleError, OracleUnavailable
+
+_VP = ctypes.c_void_p
+#: ``int (*libbpf_print_fn_t)(enum libbpf_print_level, const char *, va_list)``; on
+#: x86-64 a ``va_list`` argument is passed as a pointer to its one-element array.
+_PRINT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+_LOG_BUF = 4096
+#: libbpf_print_level: LIBBPF_WARN, LIBBPF_INFO, LIBBPF_DEBUG
+_LIBBPF_WARN = 0
+
+
+class LinkRefused(OracleError):
+    """The linker refused the inputs; ``path`` is the input being added (None at
+    ``bpf_linker__new`` / ``finalize``), ``log`` the warnings libbpf printed."""
+
+    def __init__(self, op: str, err: int, log: str, path: str | None) -> None:
+        super().__init__(op, err)
+        self.log = log
+        self.path = path
+
+    def reason(self) -> str:
+        """The last warning libbpf printed (its reason), else the errno text."""
+        lines = [ln.strip() for ln in self.log.splitlines() if ln.strip()]
+        return lines[-1] if lines else str(self)
+
+
+class LinkerOracle:
+    """``bpf_linker`` of one libbpf build, with libbpf's warnings captured."""
+
+    _cache: dict[str, LinkerOracle] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, lib: Libbpf) -> None:
+        self.lib = lib
+        c = lib._c
+        try:
+            c.bpf_linker__new.restype = _VP
+            c.bpf_linker__new.argtypes = [ctypes.c_char_p, _VP]
+            c.bpf_linker__add_file.restype = ctypes.c_int
+            c.bpf_linker__add_file.argtypes = [_VP, ctypes.c_char_p, _VP]
+            c.bpf_linker__finalize.restype = ctypes.c_int
+            c.bpf_linker__finalize.argtypes = [_VP]
+            c.bpf_linker__free.restype = None
+            c.bpf_linker__free.argtypes = [_VP]
+        except AttributeError as e:
+            raise OracleUnavailable(f"{lib.path} lacks the bpf_linker API: {e}") from None
+        libc_name = ctypes.util.find_library("c")
+        if libc_name is None:
+            raise OracleUnavailable("libc not found (needed to format libbpf's log)")
+        self._libc = ctypes.CDLL(libc_name)
+        self._libc.vsnprintf.restype = ctypes.c_int
+        self._libc.vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, _VP]
+        self._log: list[str] = []
+        self._callback = _PRINT_FN(self._print)  # kept alive as long as the oracle
+
+    @classmethod
+    def system(cls) -> LinkerOracle:
+        """The system libbpf (1.1.2 on Debian 12); raises :class:`OracleUnavailable`."""
+        lib = Libbpf.system()
+        with cls._lock:
+            hit = cls._cache.get(lib.path)
+            if hit is None:
+                hit = cls._cache[lib.path] = cls(lib)
+        return hit
+
+    @property
+    def version(self) -> tuple[int, int]:
+        return self.lib.version
+
+    def _print(self, level: int, fmt: bytes | None, args: int | None) -> int:
+        if fmt is None or level != _LIBBPF_WARN:
+            return 0
+        buf = ctypes.create_string_buffer(_LOG_BUF)
+        self._libc.vsnprintf(buf, _LOG_BUF, fmt, args)
+        self._log.append(buf.value.decode("utf-8", "replace"))
+        return 0
+
+    def link(self, paths: Sequence[str | os.PathLike[str]]) -> tuple[bytes, bytes | None]:
+        """``(.BTF bytes, .BTF.ext bytes or None)`` of the linked object;
+        :class:`LinkRefused` when libbpf refuses."""
+        c = self.lib._c
+        with self._lock, tempfile.TemporaryDirectory(prefix="btfdedup-link-") as tmp:
+            out = os.path.join(tmp, "linked.o")
+            self._log = []
+            c.libbpf_set_print(ctypes.cast(self._callback, _VP))
+            try:
+                ctypes.set_errno(0)
+                linker = c.bpf_linker__new(os.fsencode(out), None)
+                if not linker:
+                    raise LinkRefused("bpf_linker__new", ctypes.get_errno() or errno.EINVAL, "".join(self._log), None)
+                try:
+                    for p in paths:
+                        rc = c.bpf_linker__add_file(_VP(linker), os.fsencode(p), None)
+                        if rc < 0:
+                            raise LinkRefused("bpf_linker__add_file", -rc, "".join(self._log), os.fspath(p))
+                    rc = c.bpf_linker__finalize(_VP(linker))
+                    if rc < 0:
+                        raise LinkRefused("bpf_linker__finalize", -rc, "".join(self._log), None)
+                finally:
+                    c.bpf_linker__free(_VP(linker))
+            finally:
+                c.libbpf_set_print(None)
+            with open(out, "rb") as f:
+                obj = read_bpf_object(f.read(), out)
+        btf = obj.btf_data
+        if btf is None:
+            raise LinkRefused("bpf_linker__finalize (no .BTF written)", errno.ENODATA, "", None)
+        return btf, obj.btf_ext_data
+
+
+__all__ = ["LinkRefused", "LinkerOracle"]
