@@ -1,14 +1,24 @@
 """``btfdedup dedup``: merge inputs into one fresh BTF and deduplicate it.
 
-``btfdedup dedup INPUT... -o OUT [--base BASE] [--ext] [--json] [--force-collisions]``
+``btfdedup dedup INPUT... -o OUT [--base BASE] [--ext] [--finalize-datasec] [--keep-going] [--json]
+[--force-collisions]`` and ``btfdedup dedup --link OBJ... -o OUT [--ext] [--json]``
 
 INPUT is anything :func:`btfdedup.load` reads (raw BTF, BPF objects, modules,
 compressed modules, /sys/kernel/btf files) or a directory (every file under it that
 carries BTF, in sorted path order; others are skipped with a note).  The inputs are
 merged in the order given, then deduplicated byte-identically to libbpf v1.6; with
-``--base`` the result is split BTF on that base.  The output is written atomically
-and never over an input.  One summary line on stdout (``--json``: one JSON object);
-a progress line on stderr for runs longer than a second, when stderr is a terminal.
+``--base`` the result is split BTF on that base.  OUT is written by
+:mod:`btfdedup.io.writer`'s rule: a regular file atomically, a device or FIFO in
+place, ``-`` to stdout (then the summary goes to stderr); never over an input.  One
+summary line on stdout (``--json``: one JSON object); a progress line on stderr for
+runs longer than a second, when stderr is a terminal.  ``--keep-going`` leaves bad
+inputs out (one ``btfdedup: error:`` line each), writes the rest and exits 1.
+
+``--finalize-datasec`` reads each BPF object as libbpf's object open leaves its BTF
+(DATASEC sizes and VAR offsets from the ELF, externs laid out) before the merge, so
+the merged BTF loads into a kernel.  ``--link`` replaces the merge by the static
+linker's (``bpftool gen object``): same-named DATASECs concatenated, externs
+resolved, then libbpf 1.1.2's dedup; with ``--ext`` the linked ``.BTF.ext`` too.
 """
 
 from __future__ import annotations
@@ -16,9 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from btfdedup.cli.output import ProgressLine, human_bytes
+from btfdedup.cli.output import ProgressLine, human_bytes, report_failures
+from btfdedup.errors import BtfError, CommandLineError
 from btfdedup.io.load import load
+
+if TYPE_CHECKING:
+    from btfdedup.workflows.dedup import DedupRun
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,7 +46,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "under it that carry BTF, sorted by path.",
     )
     p.add_argument("inputs", metavar="INPUT", nargs="+", help="raw BTF, ELF object, module, or a directory")
-    p.add_argument("-o", "--output", metavar="OUT", required=True, help="where to write the deduplicated raw BTF")
+    p.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="where to write the deduplicated raw BTF ('-' for stdout; a device or FIFO is written in place)")
     p.add_argument("--base", "-B", metavar="BASE",
                    help="base BTF: split inputs are read on it and the output is split BTF on it")
     p.add_argument("--strategy", default="libbpf", choices=("libbpf",), help="dedup algorithm (default: libbpf)")
@@ -40,14 +56,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "merging; the rewritten .BTF.ext is written to OUT.ext")
     p.add_argument("--force-collisions", action="store_true",
                    help="libbpf's testing knob: every hash key collides (same output, slower)")
+    p.add_argument("--keep-going", action="store_true",
+                   help="leave out inputs that cannot be read or merged (one error line each), write the result "
+                   "of the others, and exit 1")
+    p.add_argument("--finalize-datasec", action="store_true",
+                   help="read each ELF input as libbpf's bpf_object__open leaves its BTF (DATASEC sizes, VAR "
+                   "offsets, extern sections) before merging, so the result loads into a kernel")
+    p.add_argument("--link", action="store_true",
+                   help="link the BPF object INPUTs as the static linker does (bpftool gen object) and write the "
+                   "linked .BTF (with --ext also the linked .BTF.ext to OUT.ext)")
     p.add_argument("--json", action="store_true", help="print the summary as one compact JSON object")
     p.set_defaults(func=run)
 
 
+def _check_link_options(args: argparse.Namespace) -> None:
+    """``--link`` is a merge and a dedup of its own: options of the other merge do not apply."""
+    if not args.link:
+        return
+    for flag, given in (("--base", args.base), ("--finalize-datasec", args.finalize_datasec),
+                        ("--keep-going", args.keep_going), ("--force-collisions", args.force_collisions)):
+        if given:
+            raise CommandLineError(f"--link does not combine with {flag}: the static linker fixes up, merges "
+                                   "and dedups the objects itself")
+
+
 def run(args: argparse.Namespace) -> int:
-    from btfdedup.workflows.dedup import dedup_files
+    from btfdedup.workflows.dedup import check_arguments, dedup_files, link_files, open_object_loader
+    from btfdedup.workflows.inputs import Failure
 
     progress = ProgressLine()
+    failures: list[Failure] | None = [] if args.keep_going else None
+    _check_link_options(args)
+    if args.link:
+        _summary(args, link_files(args.inputs, args.output, ext=args.ext))
+        return 0
+    check_arguments(args.inputs, args.output, ext=args.ext)  # before the base is read
     base = load(args.base) if args.base else None
 
     def report(stage: str, done: int, total: int) -> None:
@@ -63,18 +106,35 @@ def run(args: argparse.Namespace) -> int:
             force_collisions=args.force_collisions,
             strategy=args.strategy,
             progress=report,
+            failures=failures,
+            **({"loader": open_object_loader} if args.finalize_datasec else {}),
         )
+    except BtfError:
+        progress.done()
+        report_failures(failures)  # before the error that ended the run
+        raise
     finally:
         progress.done()
+    report_failures(failures)
+    _summary(args, res)
+    return 1 if res.failed else 0
+
+
+def _summary(args: argparse.Namespace, res: DedupRun) -> None:
+    """Skip notes, then the one summary line (or JSON object)."""
+    from btfdedup.io.writer import STDOUT
+
     for f, why in res.skipped:
         print(f"btfdedup: note: skipped {f}: {why}", file=sys.stderr)
+    summary = sys.stderr if args.output == STDOUT else sys.stdout  # stdout carries the BTF
     if args.json:
-        print(json.dumps(res.to_json(), separators=(",", ":")))
+        print(json.dumps(res.to_json(), separators=(",", ":")), file=summary)
     else:
         n = len(res.inputs)
         print(
-            f"{n} input{'s' if n != 1 else ''}: {res.types_in:,} types -> {res.types_out:,} types"
-            f"{' (split)' if res.split else ''}, {human_bytes(res.bytes_in)} -> {human_bytes(res.bytes_out)}, "
-            f"{res.seconds:.2f} s -> {res.output}" + (f" (+ {res.ext_output})" if res.ext_output else "")
+            f"{n} input{'s' if n != 1 else ''}{' linked' if args.link else ''}: {res.types_in:,} types -> "
+            f"{res.types_out:,} types{' (split)' if res.split else ''}, {human_bytes(res.bytes_in)} -> "
+            f"{human_bytes(res.bytes_out)}, {res.seconds:.2f} s -> {res.output}"
+            + (f" (+ {res.ext_output})" if res.ext_output else ""),
+            file=summary,
         )
-    return 0

@@ -9,6 +9,20 @@ With ``ext=True`` (one input carrying ``.BTF.ext``) the input is deduplicated as
 parsed, with its ``.BTF.ext`` passed along (libbpf ``btf__dedup`` with
 ``opts.btf_ext``): a merge would drop the ``.BTF.ext`` strings, which live only in
 the source's string section.
+
+With a ``failures`` list (``--keep-going``), an input that cannot be read, does not
+fit the merge (split BTF on another base, a distilled module) or makes the dedup
+fail is recorded there and left out; the others are merged and written.  A merge or
+dedup error of the whole batch is pinned on the inputs that fail on their own (each
+merged and deduplicated alone, only on that error path); an error no single input
+causes fails the run.  Without a ``failures`` list the first bad input fails the
+run before anything is written.
+
+Two ways of turning BPF objects into the BTF the kernel loads sit beside the merge:
+:func:`open_object_loader` (``--finalize-datasec``) reads each object as libbpf's
+object open leaves its BTF (DATASEC sizes, VAR offsets, externs) before the merge,
+and :func:`link_files` (``--link``) builds what the static linker writes
+(``bpftool gen object``), its own dedup included.
 """
 
 from __future__ import annotations
@@ -17,12 +31,26 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from btfdedup.append import merge
-from btfdedup.errors import BtfUsageError
+from btfdedup.errors import BtfUsageError, CommandLineError
+from btfdedup.io.writer import OutputSet, check_output
 from btfdedup.model.btf import Btf
-from btfdedup.workflows.inputs import btf_size, check_outputs, expand, load_all, protected_paths, write_output
+from btfdedup.workflows.inputs import (
+    INPUT_ERRORS,
+    Failure,
+    Inputs,
+    Loader,
+    btf_size,
+    expand,
+    load_all,
+    load_input,
+    protected_paths,
+)
+
+if TYPE_CHECKING:
+    from btfdedup.engine import DedupResult
 
 #: progress(stage, done, total)
 Progress = Callable[[str, int, int], None]
@@ -43,11 +71,13 @@ class DedupRun:
     ext_output: str | None = None
     split: bool = False
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    failed: list[Failure] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "inputs": len(self.inputs),
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+            "failed": [f.to_json() for f in self.failed],
             "output": self.output,
             "ext_output": self.ext_output,
             "split": self.split,
@@ -59,13 +89,123 @@ class DedupRun:
         }
 
 
-def check_output_path(output: str) -> None:
-    """Fail early, before any work, when ``output`` cannot be written as a file."""
-    if os.path.isdir(output):
-        raise BtfUsageError(f"{output}: is a directory (give the output file name)")
-    parent = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(parent):
-        raise BtfUsageError(f"{output}: directory {parent} does not exist")
+def _mergeable(loaded: list[tuple[str, Btf]], base: Btf | None, failures: list[Failure]) -> list[tuple[str, Btf]]:
+    """The inputs that merge onto ``base``; the others (split BTF on another base)
+    recorded in ``failures``.  Only inputs whose base is not ``base`` itself are
+    tried, each alone, with the merge's own check."""
+    out = []
+    for f, b in loaded:
+        if b.base is not None and b.base is not base:
+            try:
+                merge([b], base)
+            except INPUT_ERRORS as e:
+                failures.append(Failure.of(f, e))
+                continue
+        out.append((f, b))
+    return out
+
+
+def _check_left(loaded: list[tuple[str, Btf]], failures: list[Failure], found: Inputs) -> None:
+    """Put ``failures`` in input order (whichever step found them) and fail the run
+    when no input is left."""
+    found.sort_failures(failures)
+    if not loaded:
+        raise BtfUsageError(f"no input left: {len(failures)} failed")
+
+
+def _merge_dedup(btfs: list[Btf], base: Btf | None, ext: bool, force_collisions: bool, strategy: str,
+                 progress: Progress | None) -> DedupResult:
+    """The dedup result of ``btfs``: the one input with its ``.BTF.ext`` as parsed
+    (``ext``), or all of them merged onto ``base``."""
+    from btfdedup.engine import dedup
+
+    if ext:
+        src = btfs[0]
+        if progress:
+            progress("dedup", 0, 1)
+        return dedup(src, ext=src.ext, force_collisions=force_collisions, strategy=strategy)
+    merged = merge(btfs, base, progress=(lambda i, n, _b: progress("merging", i + 1, n)) if progress else None)
+    if progress:
+        progress("dedup", 0, 1)
+    return dedup(merged, force_collisions=force_collisions, strategy=strategy)
+
+
+def _culprits(loaded: list[tuple[str, Btf]], base: Btf | None, ext: bool, force_collisions: bool,
+              strategy: str) -> list[Failure]:
+    """The inputs that fail to merge or deduplicate on their own, after the whole
+    batch failed: each is tried alone."""
+    bad = []
+    for f, b in loaded:
+        try:
+            _merge_dedup([b], base, ext, force_collisions, strategy, None)
+        except INPUT_ERRORS as e:
+            bad.append(Failure.of(f, e))
+    return bad
+
+
+def open_object_loader(path: str, base: Btf | None) -> Btf:
+    """A :data:`Loader` for ``--finalize-datasec``: the BTF of the BPF object at
+    ``path`` as libbpf 1.1.2's ``bpf_object__open`` holds it (see
+    :mod:`btfdedup.bpfobj.open`).  ``base`` plays no part: objects carry standalone
+    BTF, and the merge puts them on the base."""
+    from btfdedup.bpfobj.open import open_object_file
+    from btfdedup.io.compressed import maybe_decompress
+    from btfdedup.io.load import read_file
+
+    del base
+    if maybe_decompress(read_file(path), path)[:4] != b"\x7fELF":
+        raise BtfUsageError(f"{path}: --finalize-datasec needs an ELF object (its sections and symbols); "
+                            "this is raw BTF")
+    return open_object_file(path)
+
+
+def link_files(paths: Sequence[str], output: str, *, ext: bool = False) -> DedupRun:
+    """Link the BPF objects in ``paths`` (files or directories, in order) as libbpf
+    1.1.2's static linker does and write its ``.BTF`` to ``output`` (and its
+    ``.BTF.ext`` to ``output.ext`` with ``ext``, when the linker writes one)."""
+    from btfdedup.bpfobj.link import link_objects
+    from btfdedup.io.load import load
+
+    t0 = time.perf_counter()
+    check_arguments(paths, output, ext=ext, many_ext_inputs=True)
+    found = expand(paths)
+    found.require_some("object")
+    protect = protected_paths(found.files, None)
+    outputs = [output, output + ".ext"] if ext else [output]
+    for path in outputs:
+        check_output(path, protect)
+    res = link_objects(found.files)
+    inputs = [load(f) for f in found.files]
+    data = res.btf.to_bytes()
+    ext_output = output + ".ext" if ext and res.ext is not None else None
+    with OutputSet(protect) as out:
+        if ext_output is not None:
+            assert res.ext is not None
+            out.add(ext_output, res.ext.to_bytes())
+        out.add(output, data)
+        out.commit()
+    return DedupRun(
+        inputs=found.files,
+        skipped=found.skipped,
+        output=output,
+        types_in=sum(b.nr_types for b in inputs),
+        types_out=res.btf.nr_types,
+        bytes_in=sum(btf_size(b) for b in inputs),
+        bytes_out=len(data),
+        seconds=time.perf_counter() - t0,
+        ext_output=ext_output,
+    )
+
+
+def check_arguments(paths: Sequence[str], output: str, *, ext: bool = False, many_ext_inputs: bool = False) -> None:
+    """The command-line errors of a run (exit 2), found before any file is read:
+    ``-o -`` with ``--ext`` or on a terminal, ``--ext`` with several inputs.  Also
+    refuses an output in a missing directory or that is a directory."""
+    check_output(output, not_stdout="--ext writes two files, OUT and OUT.ext; give a file name" if ext else None)
+    if ext and os.path.exists(output) and not os.path.isfile(output):
+        raise CommandLineError(f"{output}: --ext writes a second file next to OUT ({output}.ext): give a regular file")
+    if ext and not many_ext_inputs and len(paths) != 1:
+        raise CommandLineError(f"--ext needs exactly one input (got {len(paths)}): .BTF.ext cannot be merged")
 
 
 def dedup_files(
@@ -78,47 +218,70 @@ def dedup_files(
     force_collisions: bool = False,
     strategy: str = "libbpf",
     progress: Progress | None = None,
+    loader: Loader = load_input,
+    failures: list[Failure] | None = None,
 ) -> DedupRun:
-    """Load ``paths`` (files or directories), merge, dedup, write ``output`` atomically."""
-    from btfdedup.engine import dedup
+    """Load ``paths`` (files or directories) with ``loader``, merge, dedup and write
+    ``output`` (and ``output.ext`` with ``ext``) by :mod:`btfdedup.io.writer`'s rule.
 
+    ``failures``: keep going past bad inputs, recording them there (see the module
+    docstring); the run still fails when no input is left.
+    """
     t0 = time.perf_counter()
-    check_output_path(output)
-    found = expand(paths)
+    check_arguments(paths, output, ext=ext)
+    found = expand(paths, failures)
+    if failures and not found.files:
+        _check_left([], failures, found)
     found.require_some("input")
+    if ext and len(found.files) != 1:
+        raise CommandLineError(f"--ext needs exactly one input ({paths[0]} holds {len(found.files)}): "
+                               ".BTF.ext cannot be merged")
     protect = protected_paths(found.files, base_path)
-    check_outputs([output, output + ".ext"] if ext else [output], protect)
-    btfs = load_all(found.files, base, (lambda d, n: progress("loading", d, n)) if progress else None)
+    outputs = [output, output + ".ext"] if ext else [output]
+    for path in outputs:
+        check_output(path, protect)
+    loaded = load_all(found.files, base, (lambda d, n: progress("loading", d, n)) if progress else None,
+                      loader=loader, failures=failures)
+    if failures is not None:
+        _check_left(loaded, failures, found)
     if base is None:
-        bases = {id(b.base): b.base for b in btfs if b.base is not None}
+        bases = {id(b.base): b.base for _f, b in loaded if b.base is not None}
         if bases:
             # e.g. /sys/kernel/btf/<module>, read on the running kernel's vmlinux
             base = next(iter(bases.values()))
+    if failures is not None:
+        loaded = _mergeable(loaded, base, failures)
+        _check_left(loaded, failures, found)
+    if ext and loaded[0][1].ext is None:
+        raise BtfUsageError(f"{loaded[0][0]}: has no .BTF.ext")
+    try:
+        res = _merge_dedup([b for _f, b in loaded], base, ext, force_collisions, strategy, progress)
+    except INPUT_ERRORS:
+        if failures is None:
+            raise
+        bad = _culprits(loaded, base, ext, force_collisions, strategy)
+        if not bad:
+            raise
+        failures.extend(bad)
+        dropped = {x.file for x in bad}
+        loaded = [(f, b) for f, b in loaded if f not in dropped]
+        _check_left(loaded, failures, found)
+        res = _merge_dedup([b for _f, b in loaded], base, ext, force_collisions, strategy, progress)
+    inputs = [f for f, _b in loaded]
+    btfs = [b for _f, b in loaded]
     types_in = sum(b.nr_types for b in btfs)
     bytes_in = sum(btf_size(b) for b in btfs)
-    ext_output = None
-    if ext:
-        if len(btfs) != 1:
-            raise BtfUsageError(f"--ext needs exactly one input (got {len(btfs)}): .BTF.ext cannot be merged")
-        src = btfs[0]
-        if src.ext is None:
-            raise BtfUsageError(f"{found.files[0]}: has no .BTF.ext")
-        if progress:
-            progress("dedup", 0, 1)
-        res = dedup(src, ext=src.ext, force_collisions=force_collisions, strategy=strategy)
-        ext_output = output + ".ext"
-    else:
-        merged = merge(btfs, base, progress=(lambda i, n, _b: progress("merging", i + 1, n)) if progress else None)
-        if progress:
-            progress("dedup", 0, 1)
-        res = dedup(merged, force_collisions=force_collisions, strategy=strategy)
+    ext_output = output + ".ext" if ext else None
     data = res.btf.to_bytes()
-    if ext_output is not None:
-        assert res.ext is not None
-        write_output(ext_output, res.ext.to_bytes(), protect)
-    write_output(output, data, protect)
+    # Both files or neither: staged, then renamed into place together.
+    with OutputSet(protect) as out:
+        if ext_output is not None:
+            assert res.ext is not None
+            out.add(ext_output, res.ext.to_bytes())
+        out.add(output, data)
+        out.commit()
     return DedupRun(
-        inputs=found.files,
+        inputs=inputs,
         skipped=found.skipped,
         output=output,
         types_in=types_in,
@@ -129,4 +292,5 @@ def dedup_files(
         ext_output=ext_output,
         split=res.btf.base is not None,
         phase_seconds=dict(res.stats.get("seconds", {})),
+        failed=list(failures or []),
     )
