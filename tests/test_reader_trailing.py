@@ -9,6 +9,7 @@ that need it skip, with the reason, only when bpf(2) is refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import struct
@@ -167,11 +168,9 @@ def test_targeted_family_agrees_with_the_kernel(kernel: None) -> None:
     loaded = 0
     bad = []
     for i, (name, blob) in enumerate(cases):
-        try:
+        with contextlib.suppress(BtfError):  # the reader may refuse it; the verdicts still must agree
             btfdedup.load(blob)
             loaded += 1
-        except BtfError:
-            pass
         why = _disagreement(blob)
         if why:
             bad.append(f"#{i} {name}: {why}")
