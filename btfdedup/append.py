@@ -196,7 +196,7 @@ def _chain_blob(strings: StringTable | None) -> np.ndarray:
     return np.frombuffer(b"".join(reversed(parts)) + b"\0", dtype=np.uint8)
 
 
-class _StringSet:
+class StringSet:
     """The destination's strings: libbpf ``btf__add_str`` on a fresh BTF (unique by
     content; with a base, an equal base string answers with its base offset)."""
 
@@ -272,7 +272,7 @@ _CHUNK_TYPES = 1 << 19
 
 
 def _merge_chunk(btfs: Sequence[Btf], i: int, j: int, words: np.ndarray, type_start: np.ndarray,
-                 type0: np.ndarray, word0: np.ndarray, start_id: int, strset: _StringSet) -> None:
+                 type0: np.ndarray, word0: np.ndarray, start_id: int, strset: StringSet) -> None:
     """Rewrite the string and type-ID fields of sources ``i..j-1``, already copied
     into ``words``, in libbpf's order."""
     w0, w1 = int(word0[i]), int(word0[j])
@@ -311,7 +311,7 @@ def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | 
                 f"input {i} ({src.source or 'BTF'}) is split BTF on a base, but the merge "
                 f"destination {what}; pass its base as the merge base"
             )
-    strset = _StringSet(base)
+    strset = StringSet(base)
     start_id = base.type_cnt if base is not None else 1
     nr = np.array([b.nr_types for b in btfs], dtype=np.int64)
     nw = np.array([int(b.words.shape[0]) for b in btfs], dtype=np.int64)
@@ -362,4 +362,4 @@ def merge_modules(split_btfs: Sequence[Btf], base: Btf, *, progress: Progress | 
     return merge(split_btfs, base, progress=progress)
 
 
-__all__ = ["merge", "merge_modules"]
+__all__ = ["StringSet", "merge", "merge_modules"]

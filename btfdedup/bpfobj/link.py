@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from btfdedup.append import _StringSet
+from btfdedup.append import StringSet
 from btfdedup.bpfobj.elf_object import SHN_UNDEF, STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_SECTION
 from btfdedup.bpfobj.link_ext import ExtRecs, build_ext, collect_ext, new_ext_recs
 from btfdedup.bpfobj.link_input import (
@@ -135,7 +135,7 @@ class _Linker:
         # output sections: 0 is a placeholder (records sent there are dropped, as in libbpf)
         self.secs = [_DstSection(0, ""), _DstSection(1, ".strtab", SHT_STRTAB), _DstSection(2, ".symtab", SHT_SYMTAB)]
         self.globs: dict[str, _GlobSym] = {}
-        self.strset = _StringSet(None)
+        self.strset = StringSet(None)
         self.words = np.zeros(0, dtype=np.uint32)
         self.type_start = np.zeros(1, dtype=np.int64)
         self._ptr_sz = 0
