@@ -24,12 +24,9 @@ import os
 import threading
 
 from tests.oracle.libbpf import Libbpf, OracleError, OracleUnavailable
+from tests.oracle.log import LibbpfLog
 
 _VP = ctypes.c_void_p
-#: ``int (*libbpf_print_fn_t)(enum libbpf_print_level, const char *, va_list)``; on
-#: x86-64 a ``va_list`` argument is passed as a pointer to its one-element array.
-_PRINT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
-_LOG_BUF = 4096
 
 
 class OpenRefused(OracleError):
@@ -63,14 +60,7 @@ class BpfObjectOracle:
             c.bpf_object__close.argtypes = [_VP]
         except AttributeError as e:
             raise OracleUnavailable(f"{lib.path} lacks the bpf_object API: {e}") from None
-        libc_name = ctypes.util.find_library("c")
-        if libc_name is None:
-            raise OracleUnavailable("libc not found (needed to format libbpf's log)")
-        self._libc = ctypes.CDLL(libc_name)
-        self._libc.vsnprintf.restype = ctypes.c_int
-        self._libc.vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, _VP]
-        self._log: list[str] = []
-        self._callback = _PRINT_FN(self._print)  # kept alive as long as the oracle
+        self._logger = LibbpfLog(None)
 
     @classmethod
     def system(cls) -> BpfObjectOracle:
@@ -86,25 +76,16 @@ class BpfObjectOracle:
     def version(self) -> tuple[int, int]:
         return self.lib.version
 
-    def _print(self, level: int, fmt: bytes | None, args: int | None) -> int:
-        if fmt is None:
-            return 0
-        buf = ctypes.create_string_buffer(_LOG_BUF)
-        self._libc.vsnprintf(buf, _LOG_BUF, fmt, args)
-        self._log.append(buf.value.decode("utf-8", "replace"))
-        return 0
-
     def opened_btf(self, path: str | os.PathLike[str]) -> bytes:
         """Raw bytes of the opened object's BTF; :class:`OpenRefused` when libbpf refuses."""
         c = self.lib._c
         with self._lock:
-            self._log = []
-            c.libbpf_set_print(ctypes.cast(self._callback, _VP))
+            self._logger.start(c)
             try:
                 ctypes.set_errno(0)
                 obj = c.bpf_object__open_file(os.fsencode(path), None)
                 err = ctypes.get_errno()
-                log = "".join(self._log)
+                log = self._logger.text
                 if not obj:
                     raise OpenRefused("bpf_object__open_file", err or errno.EINVAL, log)
                 try:
@@ -119,4 +100,4 @@ class BpfObjectOracle:
                 finally:
                     c.bpf_object__close(_VP(obj))
             finally:
-                c.libbpf_set_print(None)
+                self._logger.stop(c)

@@ -33,14 +33,9 @@ from collections.abc import Sequence
 
 from btfdedup.bpfobj.elf_object import read_bpf_object
 from tests.oracle.libbpf import Libbpf, OracleError, OracleUnavailable
+from tests.oracle.log import LIBBPF_WARN, LibbpfLog
 
 _VP = ctypes.c_void_p
-#: ``int (*libbpf_print_fn_t)(enum libbpf_print_level, const char *, va_list)``; on
-#: x86-64 a ``va_list`` argument is passed as a pointer to its one-element array.
-_PRINT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
-_LOG_BUF = 4096
-#: libbpf_print_level: LIBBPF_WARN, LIBBPF_INFO, LIBBPF_DEBUG
-_LIBBPF_WARN = 0
 
 
 class LinkRefused(OracleError):
@@ -78,14 +73,7 @@ class LinkerOracle:
             c.bpf_linker__free.argtypes = [_VP]
         except AttributeError as e:
             raise OracleUnavailable(f"{lib.path} lacks the bpf_linker API: {e}") from None
-        libc_name = ctypes.util.find_library("c")
-        if libc_name is None:
-            raise OracleUnavailable("libc not found (needed to format libbpf's log)")
-        self._libc = ctypes.CDLL(libc_name)
-        self._libc.vsnprintf.restype = ctypes.c_int
-        self._libc.vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, _VP]
-        self._log: list[str] = []
-        self._callback = _PRINT_FN(self._print)  # kept alive as long as the oracle
+        self._logger = LibbpfLog(LIBBPF_WARN)
 
     @classmethod
     def system(cls) -> LinkerOracle:
@@ -101,39 +89,30 @@ class LinkerOracle:
     def version(self) -> tuple[int, int]:
         return self.lib.version
 
-    def _print(self, level: int, fmt: bytes | None, args: int | None) -> int:
-        if fmt is None or level != _LIBBPF_WARN:
-            return 0
-        buf = ctypes.create_string_buffer(_LOG_BUF)
-        self._libc.vsnprintf(buf, _LOG_BUF, fmt, args)
-        self._log.append(buf.value.decode("utf-8", "replace"))
-        return 0
-
     def link(self, paths: Sequence[str | os.PathLike[str]]) -> tuple[bytes, bytes | None]:
         """``(.BTF bytes, .BTF.ext bytes or None)`` of the linked object;
         :class:`LinkRefused` when libbpf refuses."""
         c = self.lib._c
         with self._lock, tempfile.TemporaryDirectory(prefix="btfdedup-link-") as tmp:
             out = os.path.join(tmp, "linked.o")
-            self._log = []
-            c.libbpf_set_print(ctypes.cast(self._callback, _VP))
+            self._logger.start(c)
             try:
                 ctypes.set_errno(0)
                 linker = c.bpf_linker__new(os.fsencode(out), None)
                 if not linker:
-                    raise LinkRefused("bpf_linker__new", ctypes.get_errno() or errno.EINVAL, "".join(self._log), None)
+                    raise LinkRefused("bpf_linker__new", ctypes.get_errno() or errno.EINVAL, self._logger.text, None)
                 try:
                     for p in paths:
                         rc = c.bpf_linker__add_file(_VP(linker), os.fsencode(p), None)
                         if rc < 0:
-                            raise LinkRefused("bpf_linker__add_file", -rc, "".join(self._log), os.fspath(p))
+                            raise LinkRefused("bpf_linker__add_file", -rc, self._logger.text, os.fspath(p))
                     rc = c.bpf_linker__finalize(_VP(linker))
                     if rc < 0:
-                        raise LinkRefused("bpf_linker__finalize", -rc, "".join(self._log), None)
+                        raise LinkRefused("bpf_linker__finalize", -rc, self._logger.text, None)
                 finally:
                     c.bpf_linker__free(_VP(linker))
             finally:
-                c.libbpf_set_print(None)
+                self._logger.stop(c)
             with open(out, "rb") as f:
                 obj = read_bpf_object(f.read(), out)
         btf = obj.btf_data
