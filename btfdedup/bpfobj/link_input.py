@@ -40,6 +40,7 @@ from btfdedup.bpfobj.elf_object import (
     STV_DEFAULT,
     STV_HIDDEN,
     BpfObjectFile,
+    ObjSymbol,
     read_bpf_object,
 )
 from btfdedup.errors import BtfError, ElfError
@@ -318,6 +319,11 @@ def _fixup_btf(inp: LinkInput) -> None:
     assert btf is not None
     words, ts = inp.words, btf.type_start
     kinds = btf.kind
+    # (section index, name) -> the first OBJECT symbol of that name in that section
+    objects: dict[tuple[int, str], ObjSymbol] = {}
+    for s in inp.elf.symbols:
+        if s.type == STT_OBJECT:
+            objects.setdefault((s.shndx, s.name), s)
     for i in np.flatnonzero(kinds == Kind.DATASEC).tolist():
         tid = btf.start_id + i
         name = btf.strings.text(int(btf.name_off[i]))
@@ -338,8 +344,7 @@ def _fixup_btf(inp: LinkInput) -> None:
             if read_word(inp, int(ts[vi]) + 3) != VAR_GLOBAL_ALLOCATED:
                 continue
             var_name = btf.strings.text(int(btf.name_off[vi]))
-            sym = next((s for s in inp.elf.symbols
-                        if s.shndx == sec.index and s.type == STT_OBJECT and s.name == var_name), None)
+            sym = objects.get((sec.index, var_name))
             if sym is None:
                 raise LinkError(inp.path, "var-symbol",
                                 f"no symbol for variable '{var_name}' in section '{name}' (a global variable "
