@@ -84,33 +84,10 @@ def _summary(problems: list[Problem]) -> str:
     return ", ".join(f"{n} {rule}" for rule, n in counts.most_common())
 
 
-def _raw_blob(data: bytes, path: str, base: Btf | None) -> tuple[bytes, Btf | None] | None:
-    """The raw BTF bytes ``path`` holds and the base they sit on (``--base``, the
-    running vmlinux for ``/sys/kernel/btf/<module>``, an ELF's ``.BTF.base``), or
-    None when it holds none.  Used only when :func:`load` refused the BTF, so that
-    the kernel's reason can be reported; reading errors are :func:`load`'s own."""
-    from btfdedup.io.compressed import maybe_decompress
-    from btfdedup.io.elf import find_btf_sections
-    from btfdedup.io.load import parse_blob
-    from btfdedup.io.sysfs import auto_base
-
-    data = maybe_decompress(data, path)
-    if data[:2] in (b"\x9f\xeb", b"\xeb\x9f"):
-        return data, base if base is not None else auto_base(path)
-    if data[:4] != b"\x7fELF":
-        return None
-    secs = find_btf_sections(data, path)
-    if secs.btf is None:
-        return None
-    if base is None and secs.btf_base is not None:
-        base = parse_blob(secs.btf_base.data, base=None, source=f"{path} [.BTF.base]")
-    return bytes(secs.btf.data), base
-
-
 def check_file(path: str, base: Btf | None, version: tuple[int, int] | None) -> list[Problem]:
     """Every problem the kernel would report for the BTF of ``path``; raises the
     :class:`BtfError` of :func:`load` when ``path`` holds no readable BTF."""
-    from btfdedup.io.load import STDIN_PATH, load, read_file
+    from btfdedup.io.load import STDIN_PATH, load, raw_btf_of, read_file
 
     # Standard input can be read once only: its bytes serve both attempts.
     src: str | bytes = read_file(path) if path == STDIN_PATH else path
@@ -119,7 +96,7 @@ def check_file(path: str, base: Btf | None, version: tuple[int, int] | None) -> 
     except BtfFormatError as e:
         if isinstance(e, ElfError):
             raise
-        raw = _raw_blob(src if isinstance(src, bytes) else read_file(path), path, base)
+        raw = raw_btf_of(src if isinstance(src, bytes) else read_file(path), path, base)
         if raw is None:
             raise
         return validate(raw[0], base=raw[1], kernel_version=version)

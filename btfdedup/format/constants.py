@@ -12,6 +12,8 @@ from enum import IntEnum
 import numpy as np
 
 BTF_MAGIC = 0xEB9F
+#: The first two bytes of raw BTF in little- and big-endian byte order.
+BTF_MAGIC_BYTES = (b"\x9f\xeb", b"\xeb\x9f")
 BTF_VERSION = 1
 BTF_HDR_LEN_CLASSIC = 24
 BTF_HDR_LEN_LAYOUT = 32

@@ -26,6 +26,7 @@ import os
 import sys
 
 from btfdedup.errors import BtfFormatError, BtfUsageError, MissingBaseError
+from btfdedup.format.constants import BTF_MAGIC_BYTES
 from btfdedup.format.header import decode_header
 from btfdedup.io.raw import parse_raw
 from btfdedup.model.btf import Btf
@@ -152,7 +153,7 @@ def load(src: str | os.PathLike[str] | bytes | bytearray | memoryview, base: Btf
 
             base_btf = sysfs.auto_base(path)
         data = compressed.maybe_decompress(read_file(path), path)
-    if data[:2] in (b"\x9f\xeb", b"\xeb\x9f"):
+    if data[:2] in BTF_MAGIC_BYTES:
         return parse_blob(data, base=base_btf, source=path)
     if data[:4] == b"\x7fELF":
         from btfdedup.io import elf
@@ -163,3 +164,25 @@ def load(src: str | os.PathLike[str] | bytes | bytearray | memoryview, base: Btf
         source=path,
         offset=0,
     )
+
+
+def raw_btf_of(data: bytes, path: str, base: Btf | None) -> tuple[bytes, Btf | None] | None:
+    """The raw BTF bytes the file contents ``data`` hold and the base they sit on
+    (``base``, the running vmlinux for ``/sys/kernel/btf/<module>``, an ELF's
+    ``.BTF.base``), or None when they hold none: what :func:`load` would parse,
+    unparsed, for reporting why the BTF itself is refused."""
+    from btfdedup.io.compressed import maybe_decompress
+    from btfdedup.io.elf import BTF_BASE_SECTION, find_btf_sections
+    from btfdedup.io.sysfs import auto_base
+
+    data = maybe_decompress(data, path)
+    if data[:2] in BTF_MAGIC_BYTES:
+        return data, base if base is not None else auto_base(path)
+    if data[:4] != b"\x7fELF":
+        return None
+    secs = find_btf_sections(data, path)
+    if secs.btf is None:
+        return None
+    if base is None and secs.btf_base is not None:
+        base = parse_blob(secs.btf_base.data, base=None, source=f"{path} [{BTF_BASE_SECTION}]")
+    return bytes(secs.btf.data), base

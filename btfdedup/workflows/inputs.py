@@ -22,11 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from btfdedup.errors import BtfError, BtfUsageError, ElfError
+from btfdedup.format.constants import BTF_MAGIC_BYTES
 from btfdedup.io.compressed import maybe_decompress
 from btfdedup.io.load import load, read_file
 from btfdedup.model.btf import Btf
-
-BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")
 
 #: Reads one input file, on the base when given: ``loader(path, base)``.
 Loader = Callable[[str, Btf | None], Btf]
@@ -85,7 +84,7 @@ class Inputs:
 def carries_btf(path: str) -> str | None:
     """``None`` when ``path`` holds BTF, else why not (for the skip note)."""
     data = maybe_decompress(read_file(path), path)
-    if data[:2] in BTF_MAGICS:
+    if data[:2] in BTF_MAGIC_BYTES:
         return None
     if data[:4] == b"\x7fELF":
         from btfdedup.io.elf import find_btf_sections
