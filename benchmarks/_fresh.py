@@ -1,10 +1,10 @@
 """Run one benchmark job in a fresh interpreter and report its peak memory.
 
-Peak RSS must be measured per side in its own process: numpy, numba and libbpf
+Peak RSS must be measured per side in its own process: numpy, the compiled core and libbpf
 allocations all count, and nothing of the other side may linger.  The figure is
 ``/proc/self/status`` VmHWM, not ``ru_maxrss``, which Linux carries over from the
-forking parent across exec.  Each run warms up on a small input first (for
-btfdedup that loads numba's cache), reads the big file, notes VmHWM, runs the job
+forking parent across exec.  Each run warms up on a small input first (imports and
+first-call set-up), reads the big file, notes VmHWM, runs the job
 and notes VmHWM again.
 """
 

@@ -7,8 +7,10 @@ Measured in the same run, on the same bytes:
 * the full pipeline bytes -> parse -> dedup -> raw bytes (``parse_raw`` + ``dedup`` +
   ``to_bytes``; ``btf__new`` + ``btf__dedup`` + ``btf__raw_data``);
 * peak resident memory of the full pipeline, each side in a fresh interpreter
-  (``/proc/self/status`` VmHWM, which covers numpy and numba allocations);
-* numba's one-off compile time (empty cache dir) vs a cached start, in fresh processes.
+  (``/proc/self/status`` VmHWM, which covers numpy and the compiled core's allocations).
+
+The whole-process comparison (the ``btfdedup dedup`` command a user runs next to a C
+process driving libbpf) is ``benchmarks/compare.py`` and ``bench_process.py``.
 
 libbpf is the system ``libbpf.so.1`` (1.1.2; its dedup output equals v1.6's on this
 input).  Ratios are printed at the end of the run (see benchmarks/conftest.py).
@@ -17,8 +19,6 @@ Run: ``pytest benchmarks/bench_dedup.py --benchmark-enable``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ G_PIPE = "parse+dedup+write vmlinux-raw"
 @pytest.fixture(scope="module")
 def parsed(vmlinux_raw_bytes: bytes) -> Any:
     btf = parse_raw(vmlinux_raw_bytes)
-    dedup(parse_raw(SMALL.read_bytes()))  # load numba's cache outside the timing
+    dedup(parse_raw(SMALL.read_bytes()))  # first-call imports outside the timing
     return btf
 
 
@@ -103,19 +103,4 @@ def test_pipeline_peak_rss(benchmark: Any, vmlinux_raw_path: Path, libbpf_system
             f"(+{(m['peak_kb'] - m['before_kb']) / mb:.0f} MB over the process holding the file bytes)"
         )
     report.notes.append(f"{G_PIPE} peak RSS btfdedup / libbpf = {ours['peak_kb'] / theirs['peak_kb']:.2f}x")
-    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
-
-
-def test_numba_compile_time(benchmark: Any, vmlinux_raw_path: Path, report: Any) -> None:
-    """First start with an empty numba cache (compiles every kernel) vs a cached start."""
-    with tempfile.TemporaryDirectory(prefix="btfdedup-numba-") as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        cold = run_fresh("pipeline", "btfdedup", SMALL, env)
-        warm = run_fresh("pipeline", "btfdedup", SMALL, env)
-    report.notes.append(
-        f"numba: import+dedup of a small CU with an empty cache {cold['warmup_s']:.1f} s (compiles), "
-        f"with the cache filled {warm['warmup_s']:.1f} s"
-    )
-    benchmark.extra_info["cold_start_s"] = round(cold["warmup_s"], 2)
-    benchmark.extra_info["cached_start_s"] = round(warm["warmup_s"], 2)
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)

@@ -40,7 +40,7 @@ def main() -> int:
     base = btfdedup.load(a.base) if a.base else None
     t_load = best(lambda: btfdedup.load(a.file, base=base), a.repeat)
     btf = btfdedup.load(a.file, base=base)
-    dump_raw_bytes(btf), dump_json_bytes(btf)  # compile / load the numba caches
+    dump_raw_bytes(btf), dump_json_bytes(btf)  # first-call imports outside the timing
     bpftool = shutil.which("bpftool")
     pre = ["-B", a.base] if a.base else []
     print(f"{a.file}: {btf.nr_types:,} types; load {t_load:.3f} s")

@@ -5,7 +5,9 @@ The public API is the names in ``__all__``: functions are verbs
 :func:`stats`, :func:`dump`) and the subpackages that implement them are nouns
 (:mod:`btfdedup.engine` dedups, :mod:`btfdedup.verifier` validates,
 :mod:`btfdedup.append` merges, :mod:`btfdedup.render` dumps,
-:mod:`btfdedup.statistics` counts), so no function hides a module.
+:mod:`btfdedup.statistics` counts), so no function hides a module.  Each name is
+imported on first use, so ``import btfdedup`` alone costs next to nothing: numpy
+and the compiled core come with the first name that needs them.
 
 Types are named by their BTF type IDs everywhere (see :class:`Btf`): ``btf[type_id]``
 is a read-only view of one type, ``len(btf)`` counts the object's own types and
@@ -28,30 +30,32 @@ is a read-only view of one type, ``len(btf)`` counts the object's own types and
 
 from __future__ import annotations
 
-import btfdedup.cli.interrupt  # noqa: F401  (the CLI's Ctrl-C handler, first: before the slow imports below)
+import btfdedup.cli.interrupt  # noqa: F401  (the CLI's Ctrl-C handler, first: before any slow import)
 
-# isort: split
-import btfdedup._jit_cache  # noqa: F401  (before numba is imported)
-from btfdedup.append import merge
-from btfdedup.engine import DedupResult, dedup
-from btfdedup.errors import (
-    BtfError,
-    BtfExtFormatError,
-    BtfFormatError,
-    BtfUsageError,
-    DedupError,
-    ElfError,
-    KernelError,
-    MissingBaseError,
-    ValidationError,
-)
-from btfdedup.format.constants import Kind
-from btfdedup.io.load import load
-from btfdedup.model.btf import Btf
-from btfdedup.model.view import ArrayInfo, EnumValue, IntInfo, Member, Param, TypeView, VarSecInfo
-from btfdedup.render import dump
-from btfdedup.statistics import BtfStats, KindStats, stats
-from btfdedup.verifier import Problem, validate
+# What type checkers and IDEs see.  At run time each name is imported by
+# ``__getattr__`` below, from the module ``_LAZY`` names (the same ones).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from btfdedup.append import merge
+    from btfdedup.engine import DedupResult, dedup
+    from btfdedup.errors import (
+        BtfError,
+        BtfExtFormatError,
+        BtfFormatError,
+        BtfUsageError,
+        DedupError,
+        ElfError,
+        KernelError,
+        MissingBaseError,
+        ValidationError,
+    )
+    from btfdedup.format.constants import Kind
+    from btfdedup.io.load import load
+    from btfdedup.model.btf import Btf
+    from btfdedup.model.view import ArrayInfo, EnumValue, IntInfo, Member, Param, TypeView, VarSecInfo
+    from btfdedup.render import dump
+    from btfdedup.statistics import BtfStats, KindStats, stats
+    from btfdedup.verifier import Problem, validate
 
 __version__ = "0.1.0"
 
@@ -114,3 +118,55 @@ __all__ = [
     "stats",
     "validate",
 ]
+
+#: Where each name of ``__all__`` lives: imported on first use (PEP 562), so
+#: ``import btfdedup`` (and the command line's ``--help``, ``kernel list``) does
+#: not pay for numpy and the compiled core until a function that needs them is used.
+_LAZY: dict[str, str] = {
+    "merge": "btfdedup.append",
+    "DedupResult": "btfdedup.engine",
+    "dedup": "btfdedup.engine",
+    "BtfError": "btfdedup.errors",
+    "BtfExtFormatError": "btfdedup.errors",
+    "BtfFormatError": "btfdedup.errors",
+    "BtfUsageError": "btfdedup.errors",
+    "DedupError": "btfdedup.errors",
+    "ElfError": "btfdedup.errors",
+    "KernelError": "btfdedup.errors",
+    "MissingBaseError": "btfdedup.errors",
+    "ValidationError": "btfdedup.errors",
+    "Kind": "btfdedup.format.constants",
+    "load": "btfdedup.io.load",
+    "Btf": "btfdedup.model.btf",
+    "ArrayInfo": "btfdedup.model.view",
+    "EnumValue": "btfdedup.model.view",
+    "IntInfo": "btfdedup.model.view",
+    "Member": "btfdedup.model.view",
+    "Param": "btfdedup.model.view",
+    "TypeView": "btfdedup.model.view",
+    "VarSecInfo": "btfdedup.model.view",
+    "dump": "btfdedup.render",
+    "BtfStats": "btfdedup.statistics",
+    "KindStats": "btfdedup.statistics",
+    "stats": "btfdedup.statistics",
+    "Problem": "btfdedup.verifier",
+    "validate": "btfdedup.verifier",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A name of ``__all__`` not imported yet: import its module, keep the value as a
+    global of this package (later lookups do not come here) and return it."""
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'btfdedup' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(where), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """What the package defines, including the names not imported yet."""
+    return sorted(set(globals()) | set(__all__))

@@ -23,12 +23,13 @@ Since ``btf__add_type`` interns strings exactly like ``btf__add_btf``, :func:`me
 accepts split sources on the destination's base and applies that recipe to them;
 :func:`merge_modules` is the same operation with the split-ness checked.
 
-Everything is vectorized: sources are processed in chunks of consecutive sources,
-the field positions of a whole chunk come from :mod:`btfdedup.model.fields`, type
-IDs are renumbered with numpy, and the strings are interned by one compiled walk
-over the chunk's string fields (in iterator order) into an open-addressing table
-pre-filled with the base chain's strings, first occurrence winning — which is
-exactly "``btf__find_str`` in the base, else add to the new set".
+The records are copied with numpy, then one compiled walk per source
+(:mod:`btfdedup.append_walk`) goes record by record, as libbpf does: it interns every
+string field in iterator order into an open-addressing table pre-filled with the
+base chain's strings, first occurrence winning — which is exactly "``btf__find_str``
+in the base, else add to the new set" — and shifts the source's own type IDs.  A
+source offset seen before in the same source (or a base offset seen in any) is
+answered from a per-offset memo, since the set's answers never change.
 """
 
 from __future__ import annotations
@@ -37,12 +38,15 @@ import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from numba import njit
 
-from btfdedup.errors import BtfUsageError
+from btfdedup import append_walk
+from btfdedup.append_walk import APPEND_BAD_RECORD, APPEND_BAD_STRING, EMPTY_SLOT, MEMO_UNKNOWN
+from btfdedup.errors import BtfFormatError, BtfUsageError
 from btfdedup.format.constants import BTF_HDR_LEN_CLASSIC
 from btfdedup.model.btf import Btf
-from btfdedup.model.fields import str_fields, type_id_fields
+from btfdedup.model.build import check_strings, record_boundaries
+from btfdedup.model.fields import STR_PER_VLEN, STR_STRIDE, TID_FIRST, TID_FIXED, TID_PER_VLEN, TID_STRIDE
+from btfdedup.model.records import KindSizes
 from btfdedup.model.strings import StringTable
 
 NATIVE_BYTEORDER = "<" if sys.byteorder == "little" else ">"
@@ -66,125 +70,6 @@ def _same_base(a: Btf | None, b: Btf | None) -> bool:
     )
 
 
-_EMPTY_SLOT = -1
-_FNV_OFFSET = np.uint64(14695981039346656037)
-_FNV_PRIME = np.uint64(1099511628211)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _str_hash(blob, p):  # type: ignore[no-untyped-def]
-    """FNV-1a of the NUL-terminated string at ``blob[p]``, and its length."""
-    h = _FNV_OFFSET
-    i = p
-    while blob[i] != 0:
-        h = (h ^ np.uint64(blob[i])) * _FNV_PRIME
-        i += 1
-    return h, i - p
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _str_eq(a, pa, b, pb, n):  # type: ignore[no-untyped-def]
-    """Whether ``a[pa:]`` and ``b[pb:]`` hold the same ``n``-byte NUL-terminated string."""
-    if b[pb + n] != 0:
-        return False
-    for k in range(n):
-        if a[pa + k] != b[pb + k]:
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
-def _index_base(base_blob, slot_off, slot_hash):  # type: ignore[no-untyped-def]
-    """Enter every string start of the base chain blob, first occurrence winning
-    (``btf__find_str`` semantics).  Returns the number of entries."""
-    mask = slot_off.shape[0] - 1
-    count = 0
-    p = 0
-    n = base_blob.shape[0]
-    while p < n:
-        h, ln = _str_hash(base_blob, p)
-        j = np.int64(h & np.uint64(mask))
-        while True:
-            so = slot_off[j]
-            if so == _EMPTY_SLOT:
-                slot_off[j] = p
-                slot_hash[j] = h
-                count += 1
-                break
-            if slot_hash[j] == h and _str_eq(base_blob, p, base_blob, so, ln):
-                break
-            j = (j + 1) & mask
-        p += ln + 1
-    return count
-
-
-@njit(cache=True, nogil=True)
-def _intern_fields(offs, srcs, k0, own_all, blob_start, own_start, base_blob, out_blob, out_len, dst_start,
-                   slot_off, slot_hash, count):  # type: ignore[no-untyped-def]
-    """Intern the string of every field ``k0..`` (global offset ``offs[k]`` of source
-    ``srcs[k]``), in order, rewriting ``offs`` in place with destination offsets.
-
-    Offsets below the source's ``own_start`` are read from the base chain blob, the
-    others from the source's own blob at ``own_all[blob_start[src]:]``.  Stops early,
-    returning the index to resume at, when the table or the output blob needs to
-    grow; returns ``(next_k, out_len, count)``.
-    """
-    cap = slot_off.shape[0]
-    mask = cap - 1
-    out_cap = out_blob.shape[0]
-    n = offs.shape[0]
-    for k in range(k0, n):
-        o = offs[k]
-        if o == 0:
-            continue
-        s = srcs[k]
-        if o < own_start[s]:
-            blob = base_blob
-            p = np.int64(o)
-        else:
-            blob = own_all
-            p = blob_start[s] + (np.int64(o) - own_start[s])
-        h, ln = _str_hash(blob, p)
-        if (count + 1) * 2 > cap or out_len + ln + 1 > out_cap:
-            return k, out_len, count
-        j = np.int64(h & np.uint64(mask))
-        while True:
-            so = slot_off[j]
-            if so == _EMPTY_SLOT:
-                newoff = dst_start + out_len
-                out_blob[out_len : out_len + ln] = blob[p : p + ln]
-                out_blob[out_len + ln] = 0
-                out_len += ln + 1
-                slot_off[j] = newoff
-                slot_hash[j] = h
-                offs[k] = newoff
-                count += 1
-                break
-            if slot_hash[j] == h:
-                if so < dst_start:
-                    same = _str_eq(blob, p, base_blob, so, ln)
-                else:
-                    same = _str_eq(blob, p, out_blob, so - dst_start, ln)
-                if same:
-                    offs[k] = so
-                    break
-            j = (j + 1) & mask
-    return n, out_len, count
-
-
-@njit(cache=True, nogil=True)
-def _rehash(slot_off, slot_hash, new_off, new_hash):  # type: ignore[no-untyped-def]
-    mask = new_off.shape[0] - 1
-    for i in range(slot_off.shape[0]):
-        so = slot_off[i]
-        if so != _EMPTY_SLOT:
-            j = np.int64(slot_hash[i] & np.uint64(mask))
-            while new_off[j] != _EMPTY_SLOT:
-                j = (j + 1) & mask
-            new_off[j] = so
-            new_hash[j] = slot_hash[i]
-
-
 def _chain_blob(strings: StringTable | None) -> np.ndarray:
     """The string blobs of a base chain concatenated deepest first, so that a global
     offset indexes the result directly."""
@@ -198,28 +83,38 @@ def _chain_blob(strings: StringTable | None) -> np.ndarray:
 
 class StringSet:
     """The destination's strings: libbpf ``btf__add_str`` on a fresh BTF (unique by
-    content; with a base, an equal base string answers with its base offset)."""
+    content; with a base, an equal base string answers with its base offset).
+
+    The offset table and the output blob are numpy arrays that the compiled loops of
+    :mod:`btfdedup.append_walk` fill; a loop stops before an insert that needs more
+    room, and :meth:`_reserve` grows the arrays before it resumes.
+    """
 
     def __init__(self, base: Btf | None) -> None:
         self.base_blob = _chain_blob(base.strings if base is not None else None)
         self.dst_start = base.strings.end_off if base is not None else 0
-        self.slot_off = np.full(1 << 12, _EMPTY_SLOT, dtype=np.int64)
+        self.slot_off = np.full(1 << 12, EMPTY_SLOT, dtype=np.int64)
         self.slot_hash = np.zeros(1 << 12, dtype=np.uint64)
         self.count = 0
         self.out = np.zeros(1 << 12, dtype=np.uint8)
         self.out_len = 0
+        #: destination offset of each base-chain offset already interned (see append_types)
+        self.base_memo = np.full(len(self.base_blob), MEMO_UNKNOWN, dtype=np.uint32)
         if base is not None:
             # The chain blob carries one extra NUL sentinel at its end; index the real part.
-            self._reserve(int(self.base_blob.shape[0]) // 2 + 1, 0)
-            self.count = int(_index_base(self.base_blob[: self.dst_start], self.slot_off, self.slot_hash))
+            self._index(self.base_blob[: self.dst_start])
         else:
             self.out[0] = 0  # "" at offset 0, as btf__new_empty starts
             self.out_len = 1
-            self._reserve(1, 0)
-            h = int(_FNV_OFFSET) & (self.slot_off.shape[0] - 1)
-            self.slot_off[h] = 0
-            self.slot_hash[h] = _FNV_OFFSET
-            self.count = 1
+            self._index(self.out[:1])
+
+    def _index(self, blob: np.ndarray) -> None:
+        """Enter every string start of ``blob`` (first occurrence winning)."""
+        p = 0
+        while p < len(blob):
+            p, self.count = append_walk.index_strings(blob, p, self.slot_off, self.slot_hash, self.count)
+            if p < len(blob):
+                self._reserve((len(blob) - p) // 2 + 1, 0)
 
     def _reserve(self, entries: int, nbytes: int) -> None:
         need = self.count + entries
@@ -227,9 +122,9 @@ class StringSet:
             cap = self.slot_off.shape[0]
             while need * 2 > cap:
                 cap *= 2
-            new_off = np.full(cap, _EMPTY_SLOT, dtype=np.int64)
+            new_off = np.full(cap, EMPTY_SLOT, dtype=np.int64)
             new_hash = np.zeros(cap, dtype=np.uint64)
-            _rehash(self.slot_off, self.slot_hash, new_off, new_hash)
+            append_walk.rehash(self.slot_off, self.slot_hash, new_off, new_hash)
             self.slot_off, self.slot_hash = new_off, new_hash
         if self.out_len + nbytes > self.out.shape[0]:
             cap = self.out.shape[0]
@@ -239,59 +134,66 @@ class StringSet:
             out[: self.out_len] = self.out[: self.out_len]
             self.out = out
 
+    def _grow(self, longest: int) -> None:
+        """Room for one more string of up to ``longest`` bytes, and plenty more
+        (a string may come from the base blob too: a reference into the middle of
+        a base string is not a base string itself and gets added)."""
+        self._reserve(max(1024, self.count // 2), longest + 1)
+
     def intern_fields(self, offs: np.ndarray, srcs: np.ndarray, sources: Sequence[StringTable]) -> None:
-        """Rewrite ``offs`` (string fields of ``sources[srcs[k]]``, in iterator order)
-        in place with destination offsets."""
+        """Rewrite ``offs`` (int64 string offsets of ``sources[srcs[k]]``, in iterator
+        order) in place with destination offsets."""
         parts = [t.data for t in sources]
         blob_start = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum([len(x) for x in parts], out=blob_start[1:])
         own_all = np.frombuffer(b"".join(parts) + b"\0", dtype=np.uint8)
         own_start = np.array([t.start_off for t in sources], dtype=np.int64)
+        srcs = np.ascontiguousarray(srcs, dtype=np.int64)
         k = 0
         n = int(offs.shape[0])
         while True:
-            k, out_len, count = _intern_fields(
+            k, self.out_len, self.count, err = append_walk.intern_offsets(
                 offs, srcs, k, own_all, blob_start, own_start, self.base_blob, self.out, self.out_len,
                 self.dst_start, self.slot_off, self.slot_hash, self.count,
             )
-            self.out_len = int(out_len)
-            self.count = int(count)
+            if err == APPEND_BAD_STRING:
+                raise BtfUsageError(f"string offset {int(offs[k])} names no string of its string section")
             if k >= n:
                 return
-            # Grow whichever ran out: room for this string plus plenty more.
-            # (a string may come from the base blob too: a reference into the middle
-            # of a base string is not a base string itself and gets added)
-            self._reserve(max(1024, self.count // 2), max(len(own_all), len(self.base_blob)) + 1)
+            self._grow(max(len(own_all), len(self.base_blob)))
+
+    def append_types(self, words: np.ndarray, type_start: np.ndarray, t0: int, t1: int, src: Btf,
+                     delta: int) -> None:
+        """``btf__add_btf`` of records ``t0 .. t1 - 1`` of ``words`` (copied from ``src``,
+        in order): strings interned, the source's own type IDs shifted by ``delta``."""
+        own = np.frombuffer(src.strings.data, dtype=np.uint8)
+        own_memo = np.full(len(own), MEMO_UNKNOWN, dtype=np.uint32)
+        t, jf = t0, 0
+        while True:
+            t, jf, self.out_len, self.count, err, word = append_walk.append_types(
+                words, type_start, t, t1, jf, src.start_id, delta, own, src.strings.start_off, self.base_blob,
+                own_memo, self.base_memo, self.out, self.out_len, self.dst_start, self.slot_off, self.slot_hash, self.count,
+                TID_FIRST, TID_STRIDE, TID_FIXED, TID_PER_VLEN, STR_STRIDE, STR_PER_VLEN,
+            )
+            if err == APPEND_BAD_STRING:
+                raise BtfFormatError(
+                    f"string offset {int(words[word])} is outside the string section "
+                    f"(strings end at {src.strings.end_off})",
+                    source=src.source,
+                    type_id=src.start_id + t - t0,
+                )
+            if err == APPEND_BAD_RECORD:
+                raise BtfFormatError(
+                    "record does not hold the fields its kind and vlen give",
+                    source=src.source,
+                    type_id=src.start_id + t - t0,
+                )
+            if t >= t1:
+                return
+            self._grow(max(len(own), len(self.base_blob)))
 
     def to_bytes(self) -> bytes:
         return self.out[: self.out_len].tobytes()
-
-
-#: sources are merged in groups of about this many types (memory / vectorization trade-off)
-_CHUNK_TYPES = 1 << 19
-
-
-def _merge_chunk(btfs: Sequence[Btf], i: int, j: int, words: np.ndarray, type_start: np.ndarray,
-                 type0: np.ndarray, word0: np.ndarray, start_id: int, strset: StringSet) -> None:
-    """Rewrite the string and type-ID fields of sources ``i..j-1``, already copied
-    into ``words``, in libbpf's order."""
-    w0, w1 = int(word0[i]), int(word0[j])
-    t0, t1 = int(type0[i]), int(type0[j])
-    view = Btf(words[w0:w1], type_start[t0 : t1 + 1] - w0, StringTable(b"\0"))
-    src_of_type = np.repeat(np.arange(i, j, dtype=np.int64), type0[i + 1 : j + 1] - type0[i:j])
-    # type IDs: a source's own IDs follow what is already in the destination
-    pos, owner = type_id_fields(view)
-    ids = view.words[pos].astype(np.int64)
-    src = src_of_type[owner]
-    first_id = np.array([b.start_id for b in btfs[i:j]], dtype=np.int64)[src - i]
-    own = ids >= first_id
-    ids[own] += (start_id + type0[src[own]]) - first_id[own]
-    # strings: re-interned in iterator order across the chunk
-    spos, sowner = str_fields(view)
-    offs = view.words[spos].astype(np.int64)
-    strset.intern_fields(offs, src_of_type[sowner] - i, [b.strings for b in btfs[i:j]])
-    view.words[pos] = ids.astype(np.uint32)
-    view.words[spos] = offs.astype(np.uint32)
 
 
 def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | None = None) -> Btf:
@@ -325,30 +227,29 @@ def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | 
         words[word0[i] : word0[i + 1]] = src.words
         type_start[type0[i] : type0[i + 1]] = src.type_start[:-1] + word0[i]
     type_start[total_types] = w
-    # Sources are processed in chunks of consecutive sources: the field gathers run
-    # vectorized over a whole chunk, and memory stays bounded for millions of types.
-    i = 0
-    while i < len(btfs):
-        j = i + 1
-        while j < len(btfs) and type0[j + 1] - type0[i] <= _CHUNK_TYPES:
-            j += 1
-        _merge_chunk(btfs, i, j, words, type_start, type0, word0, start_id, strset)
+    # The records must tile the merged section, each sized by its kind and vlen (a
+    # parsed source's do; a hand-built one's may not).
+    type_start, _, _ = record_boundaries(words, type_start, KindSizes(), source=None, start_id=start_id,
+                                         type_base_offset=0)
+    # One compiled walk per source, in order: strings interned in iterator order,
+    # the source's own type IDs shifted to follow what the destination holds.
+    for i, src in enumerate(btfs):
+        delta = start_id + int(type0[i]) - src.start_id
+        strset.append_types(words, type_start, int(type0[i]), int(type0[i + 1]), src, delta)
         if progress is not None:
-            for k in range(i, j):
-                progress(k, len(btfs), btfs[k])
-        i = j
+            progress(i, len(btfs), src)
     strings = strset.to_bytes()
-    return Btf.from_words(
+    check_strings(strings, base, None, 0)
+    # Every ID and string offset is in range by construction: the sources were
+    # checked when they were built and the walk keeps them inside the merged object.
+    return Btf(
         words,
-        strings,
+        type_start,
+        StringTable(strings, strset.dst_start, base.strings if base is not None else None),
         base=base,
-        type_start=type_start,
         byteorder=base.byteorder if base is not None else NATIVE_BYTEORDER,
         hdr_len=BTF_HDR_LEN_CLASSIC,
         strs_deduped=True,
-        # Valid by construction: every source was checked when it was parsed, and the
-        # renumbering keeps every ID and string offset inside the merged object.
-        check=False,
     )
 
 

@@ -52,6 +52,34 @@ def test_all_names_exist_and_no_function_hides_a_module() -> None:
         assert inspect.isfunction(getattr(btfdedup, verb)) and verb in btfdedup.__all__
 
 
+def test_names_are_imported_on_first_use() -> None:
+    """``import btfdedup`` imports none of the API (module ``__getattr__``, PEP 562):
+    each name of ``__all__`` is the object its module defines, ``dir()`` and
+    ``from btfdedup import *`` see every one, a misspelt name is an AttributeError.
+    That a bare ``import btfdedup`` imports no numpy is tests/test_startup.py's."""
+    lazy = btfdedup._LAZY
+    assert set(btfdedup.__all__) == set(lazy) | {"__version__", "split"}
+    for name, module in lazy.items():
+        assert getattr(btfdedup, name) is getattr(importlib.import_module(module), name), name
+    assert set(btfdedup.__all__) <= set(dir(btfdedup))
+    star: dict[str, object] = {}
+    exec("from btfdedup import *", star)
+    assert set(btfdedup.__all__) <= set(star)
+    with pytest.raises(AttributeError, match="module 'btfdedup' has no attribute 'dedupe'"):
+        btfdedup.dedupe  # noqa: B018
+
+
+def test_type_checkers_see_the_names_where_they_are_imported_from() -> None:
+    """The ``if TYPE_CHECKING:`` imports of the package (what mypy and IDEs read)
+    name each lazily imported name with the module it is imported from at run time."""
+    import ast
+
+    tree = ast.parse(Path(btfdedup.__file__).read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    seen = {a.name: n.module for n in block.body if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert seen == btfdedup._LAZY
+
+
 def _public_functions() -> list[str]:
     return [n for n in btfdedup.__all__ if inspect.isfunction(getattr(btfdedup, n))]
 

@@ -75,7 +75,8 @@ def test_inputs_keep_command_line_order(tmp_path: Path) -> None:
 
 
 def test_single_input_is_merged_first(tmp_path: Path) -> None:
-    """Even one input goes through a fresh BTF (strings phase skipped), like libbpf's linker."""
+    """One input gives the bytes of its merge into a fresh BTF, like libbpf's linker
+    (without the copy: see tests/test_cli_dedup_single.py)."""
     out = tmp_path / "out.btf"
     assert main(["dedup", CUS[2], "-o", str(out)]) == 0
     _libbpf_v16(out.read_bytes(), "add_btf,dedup", [CUS[2]], lambda lib, d: lib.merge_dedup_bytes(d))

@@ -79,7 +79,7 @@ def interrupt_at(argv: list[str], workdir: Path, at: float) -> tuple[subprocess.
 def check_moments(make_argv: Callable[[Path], list[str]], tmp_path: Path) -> None:
     ref_dir = tmp_path / "ref"
     ref_dir.mkdir()
-    # Warm numba's cache, then time one run.
+    # A first run warms the page cache, then one run is timed.
     r = subprocess.run([*btfdedup_command(), *make_argv(ref_dir)], capture_output=True, cwd=ref_dir, timeout=600)
     assert r.returncode == 0, r.stderr
     durations = []
@@ -127,25 +127,46 @@ def test_dedup_interrupted_at_random_moments(tmp_path: Path) -> None:
     check_moments(dedup_argv, tmp_path)
 
 
-def test_interrupt_during_numba_compilation(tmp_path: Path) -> None:
-    """With an empty compile cache the first seconds are spent compiling (a warm run
-    of the whole command takes under one); Ctrl-C there is the same one line."""
-    cache = tmp_path / "numba-cache"
-    cache.mkdir()
+def imported_names(importtime_stderr: bytes) -> list[str]:
+    """Module names of ``-X importtime`` lines, in the order their imports finished."""
+    return [ln.rpartition(b"|")[2].strip().decode() for ln in importtime_stderr.splitlines()
+            if ln.startswith(b"import time:") and not ln.rstrip().endswith(b"imported package")]
+
+
+def modules_of_the_verb_import(verb: str) -> set[str]:
+    """What importing ``btfdedup.cli.<verb>`` imports, after the front end's own imports."""
+    r = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import btfdedup.cli.main\nimport btfdedup.cli.{verb}"],
+                       capture_output=True, cwd=REPO, check=True)
+    names = imported_names(r.stderr)
+    return set(names[names.index("btfdedup.cli.main") + 1 : names.index(f"btfdedup.cli.{verb}") + 1])
+
+
+def test_interrupt_while_the_verb_is_imported(tmp_path: Path) -> None:
+    """The verb's module, and with it numpy and the compiled core, is imported after
+    the interrupt handler is in place: Ctrl-C while that import is under way is the
+    same one line.  The child reports each import as it finishes (``-X importtime``
+    on its stderr); the signal goes when the first module of the package that only
+    the verb imports has finished, and some module of the verb's import must not have."""
+    verb_import = modules_of_the_verb_import("dedup")
     work = tmp_path / "work"
     work.mkdir()
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+    env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1")
     p = subprocess.Popen([*btfdedup_command(), "dedup", str(FIXTURES / "cus"), "-o", str(work / "out.btf")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=work, env=env)
-    deadline = time.monotonic() + 120
-    # Compilation is under way once the first function has been written to the cache.
-    while not any(cache.rglob("*.nbi")) and p.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
-    assert p.poll() is None, "the run ended before it could be interrupted while compiling"
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
-    assert (p.returncode, err, out) == (130, MESSAGE, b"")
+    assert p.stderr is not None
+    startup = {"btfdedup", "btfdedup.cli", "btfdedup.cli.interrupt", "btfdedup.cli.main", "btfdedup.errors"}
+    lines: list[bytes] = []
+    for line in p.stderr:
+        lines.append(line)
+        name = imported_names(line)
+        if name and name[0].startswith("btfdedup.") and name[0] not in startup:
+            p.send_signal(signal.SIGINT)
+            break
+    out, rest = p.communicate(timeout=120)
+    err = b"".join(lines) + rest
+    assert verb_import - set(imported_names(err)), "the verb's import had finished before the signal arrived"
+    messages = b"".join(ln + b"\n" for ln in err.splitlines() if not ln.startswith(b"import time:"))
+    assert (p.returncode, messages, out) == (130, MESSAGE, b"")
     assert os.listdir(work) == []
 
 
@@ -234,23 +255,31 @@ def test_in_process_main_returns_130(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert signal.getsignal(signal.SIGINT) is before
 
 
-def test_keyboard_interrupt_turned_into_system_error(capfd: pytest.CaptureFixture[str]) -> None:
-    """numba reports a KeyboardInterrupt raised while a compiled function was being
-    dispatched as ``SystemError: CPUDispatcher(...) returned a result with an
-    exception set``, chained to the interrupt: recognised as an interrupt, while any
-    other SystemError stays a bug and propagates."""
+def test_signal_during_compiled_code_is_an_interrupt_after_it(capfd: pytest.CaptureFixture[str]) -> None:
+    """A signal that arrives while compiled code runs (here a C loop that neither
+    checks for signals nor holds the GIL) is handled when the call returns to Python,
+    as a KeyboardInterrupt like any other: the line, 130, and nothing after the call
+    runs.  Any other exception, SystemError included, is a bug and propagates."""
+    import hashlib
+    import threading
+
     from btfdedup.cli import interrupt
 
-    def interrupted_in_numba(argv: object) -> int:
-        try:
-            raise KeyboardInterrupt
-        except KeyboardInterrupt as e:
-            raise SystemError("CPUDispatcher(<function prep_phase>) returned a result with an exception set") from e
+    after: list[str] = []
+
+    def compiled_call_interrupted(argv: object) -> int:
+        timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        hashlib.pbkdf2_hmac("sha256", b"key", b"salt", 1_000_000)  # well over 0.05 s of C
+        timer.join()
+        after.append("ran on")
+        return 0
 
     def broken(argv: object) -> int:
         raise SystemError("a bug")
 
-    assert interrupt.run(interrupted_in_numba, []) == 130
+    assert interrupt.run(compiled_call_interrupted, []) == 130
+    assert after == []
     assert capfd.readouterr().err == MESSAGE.decode()  # written to fd 2 directly
     with pytest.raises(SystemError, match="a bug"):
         interrupt.run(broken, [])

@@ -126,6 +126,22 @@ def test_json_ids_and_cli(edge_file: Path, capsysbinary: pytest.CaptureFixture[b
     assert cli_main(["dump", str(edge_file), "--format", "raw", "--json"]) == 2  # conflicting options: a usage error
 
 
+def test_json_is_the_same_in_chunks_of_any_size(edge_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk stops and resumes only between whole types: tiny chunks (one type
+    each, and a struct bigger than a chunk growing it) give the same document."""
+    import btfdedup.render.raw as raw_mod
+
+    b = bb.Builder()
+    i = b.int_("int")
+    b.struct("big", 4 * 300, [(f"member_{n:04d}", i, 32 * n) for n in range(300)])
+    for btf in (btfdedup.load(str(edge_file)), btfdedup.load(b.blob())):
+        for pretty in (False, True):
+            whole = dump_json_bytes(btf, pretty=pretty)
+            with monkeypatch.context() as m:
+                m.setattr(raw_mod, "CHUNK_BYTES", 256)
+                assert dump_json_bytes(btf, pretty=pretty) == whole
+
+
 # ------------------------------------------------------------- big corpora
 @pytest.mark.corpus
 def test_corpus_json_vmlinux(corpora_dir: Path, big_plain: Path) -> None:

@@ -465,3 +465,27 @@ def test_rules_for_records_libbpf_refuses_to_load() -> None:
         ("TYPEDEF", "(invalid)"),
         ("DATASEC", "(anon)"),
     ]
+
+
+def test_walk_checks_each_record_fits_the_type_section() -> None:
+    """The compiled walk bounds every record it prints by the type section itself:
+    a STRUCT whose members run past the last word raises :class:`BtfFormatError`
+    naming the type, in every format, instead of reading beyond the words."""
+    import numpy as np
+
+    from btfdedup.errors import BtfFormatError
+    from btfdedup.format.constants import Kind
+    from btfdedup.render.walk import FORMAT_JSON, FORMAT_JSON_PRETTY, FORMAT_RAW, dump_chunk
+
+    def walk(words: list[int], fmt: int) -> tuple[int, bytes | None]:
+        return dump_chunk(
+            np.array(words, dtype=np.uint32), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), 7,
+            np.frombuffer(b"\0s\0", dtype=np.uint8), np.zeros(8, dtype=np.uint8), np.zeros(8, dtype=np.uint32),
+            8, 0, 4096, np.zeros(0, dtype=np.int64), fmt,
+        )
+
+    complete = [1, (int(Kind.STRUCT) << 24) | 1, 4, 0, 0, 0]
+    assert walk(complete, FORMAT_RAW) == (1, b"[7] STRUCT 's' size=4 vlen=1\n\t'(anon)' type_id=0 bits_offset=0\n")
+    for fmt in (FORMAT_RAW, FORMAT_JSON, FORMAT_JSON_PRETTY):
+        with pytest.raises(BtfFormatError, match=r"type ID 7: record runs past the end of the type section"):
+            walk(complete[:-1], fmt)

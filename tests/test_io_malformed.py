@@ -15,7 +15,7 @@ vmlinux) mutated in targeted and in seeded-random ways:
   the byte offset or type ID, and (loaded through :func:`btfdedup.load`) the file.
 
 Every parse runs under a hang watchdog (``faulthandler``: it also fires inside
-compiled numba code) and under ``tracemalloc`` with a bound on the peak
+the compiled core) and under ``tracemalloc`` with a bound on the peak
 allocation relative to the input size, so a 4 GB length field can never turn
 into a 4 GB allocation.
 """
@@ -71,7 +71,7 @@ VMLINUX_618 = FIXTURES / "vmlinux-6.18.btf.xz"
 MEM_FACTOR = 8
 MEM_SLACK = 2 * 1024 * 1024
 #: A test still running after this many seconds hangs: the watchdog dumps every stack and exits.
-#: (It is a hang detector, not a speed limit; it also fires inside compiled numba code.)
+#: (It is a hang detector, not a speed limit; it also fires inside compiled code.)
 HANG_WATCHDOG_S = 300.0
 
 HDR = "HBBIIIII"
@@ -833,75 +833,155 @@ def test_truncated_compressed_input_through_load(tmp_path: Path) -> None:
     assert "xz" in err.rule
 
 
-# ============================================================================ numba bounds
+# ============================================================================ compiled bounds
 
+
+#: The compiled walks a parse or a merge runs through, rebuilt with bounds checking.
+_WALK_MODULES = ("btfdedup/model/scan.pyx", "btfdedup/append_walk.pyx")
+
+_BOUNDSCHECK_SETUP = """
+import sys
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+mods = sys.argv[1:]
+sys.argv[1:] = ["build_ext", "--inplace", "-q"]
+setup(ext_modules=cythonize(
+    [Extension(m[:-4].replace("/", "."), [m], extra_compile_args=["-O0"]) for m in mods],
+    compiler_directives={"language_level": 3, "boundscheck": True, "wraparound": False,
+                         "initializedcheck": True, "cdivision": True},
+    quiet=True, force=True,
+))
+"""
 
 _BOUNDSCHECK_DRIVER = """
 import contextlib, lzma, random, sys
 import numpy as np
-from btfdedup.errors import BtfFormatError
+from btfdedup import append_walk
+from btfdedup.append import merge
+from btfdedup.errors import BtfError
 from btfdedup.io.raw import parse_raw
-from btfdedup.model import fields as f
+from btfdedup.model import fields as f, scan
+from btfdedup.model.btf import Btf
+from btfdedup.model.records import KindSizes
+from btfdedup.model.strings import StringTable
 from tests.test_io_malformed import BASE_61, _flips, _set_word, _small_cus, _small_modules
 
-# Bounds checking must really be on: a walk over a lying type_start has to trap.
-w = np.array([0, (4 << 24) | 5, 0], dtype=np.uint32)
-try:
-    f._first_bad_field(w, np.array([0, 3], dtype=np.int64), np.uint32(10), np.uint32(0), np.uint32(5),
-                       f.TID_FIRST, f.TID_STRIDE, f.TID_FIXED, f.TID_PER_VLEN, f.STR_STRIDE, f.STR_PER_VLEN)
-    sys.exit("NUMBA_BOUNDSCHECK=1 had no effect: the check below would prove nothing")
-except IndexError:
-    print("bounds checking is on")
+build = sys.argv[1]
+assert scan.__file__.startswith(build) and append_walk.__file__.startswith(build), (scan.__file__, build)
+n = 0
+
+def attempt(fn, *args, **kw):
+    global n
+    n += 1
+    with contextlib.suppress(BtfError, ValueError):
+        return fn(*args, **kw)
 
 base = parse_raw(lzma.decompress(BASE_61.read_bytes()))
 inputs = [(p.read_bytes(), None) for p in _small_cus(6)] + [(p.read_bytes(), base) for p in _small_modules(6)]
 rng = random.Random(99)
-n = 0
-def attempt(data, b):
-    global n
-    n += 1
-    with contextlib.suppress(BtfFormatError):
-        parse_raw(data, base=b)
+# Reader: vlen and kind mutations of sampled records, random flips.
 for data, b in inputs:
     btf = parse_raw(data, base=b)
     for i in range(0, btf.nr_types, max(1, btf.nr_types // 40)):
         p = int(btf.type_start[i])
         for vlen in (1, 2, 0xFFFF, 0xFFFFFF):
-            attempt(_set_word(data, p + 1, (int(btf.words[p + 1]) & 0xFF000000) | vlen), b)
+            attempt(parse_raw, _set_word(data, p + 1, (int(btf.words[p + 1]) & 0xFF000000) | vlen), base=b)
         for kind in (4, 6, 13, 15, 19, 20, 127):
-            attempt(_set_word(data, p + 1, (kind << 24) | (int(btf.words[p + 1]) & 0xFFFFFF)), b)
+            attempt(parse_raw, _set_word(data, p + 1, (kind << 24) | (int(btf.words[p + 1]) & 0xFFFFFF)), base=b)
+parsed = []
 for _ in range(600):
     data, b = rng.choice(inputs)
-    attempt(_flips(data, rng)[1], b)
-from btfdedup.model.btf import Btf
+    got = attempt(parse_raw, _flips(data, rng)[1], base=b)
+    if got is not None and got.base is None:
+        parsed.append(got)
+# Merge walk over every flipped input that still parsed (strings and IDs rewritten).
+for i in range(0, len(parsed), 4):
+    attempt(merge, parsed[i : i + 4])
 btf = parse_raw(inputs[0][0])
 good = btf.type_start
-for ts in (good + 1, good[::-1].copy(), good * 1000, good - 5, np.concatenate([good[:-1], [1 << 40]]),
-           np.concatenate([good[:2], good[2:] + 7])):
-    n += 1
-    with contextlib.suppress(BtfFormatError):
-        Btf.from_words(btf.words, btf.strings.data, type_start=ts)
+lies = [good + 1, good[::-1].copy(), good * 1000, good - 5, np.concatenate([good[:-1], [1 << 40]]),
+        np.concatenate([good[:2], good[2:] + 7]), np.concatenate([good[:3], good[4:]]), good[:1].copy(),
+        np.full_like(good, -1)]
+sizes = KindSizes()
+tables = (f.TID_FIRST, f.TID_STRIDE, f.TID_FIXED, f.TID_PER_VLEN, f.STR_STRIDE, f.STR_PER_VLEN)
+for ts in lies:
+    ts = np.ascontiguousarray(ts, dtype=np.int64)
+    # checked construction, and the compiled walks called on their own with the lie
+    attempt(Btf.from_words, btf.words, btf.strings.data, type_start=ts)
+    attempt(scan.first_bad_start, btf.words, ts, sizes.fixed_words, sizes.vlen_words, sizes.known)
+    attempt(scan.first_bad_field, btf.words, ts, btf.strings.end_off, btf.type_cnt, *tables)
+    # a hand-built (unchecked) Btf with the lie, merged
+    attempt(merge, [Btf(btf.words, ts, btf.strings)])
+    out = np.zeros(64, dtype=np.uint8)
+    slots = np.full(8, -1, dtype=np.int64)
+    own = np.frombuffer(btf.strings.data, dtype=np.uint8)
+    for t1 in (1, len(ts) - 1):
+        for own_memo in (np.full(len(own), 0xFFFFFFFF, dtype=np.uint32), np.zeros(3, dtype=np.uint32)):
+            attempt(append_walk.append_types, btf.words.copy(), ts, 0, max(0, t1), 0, 1, 0, own, 0,
+                    np.zeros(1, dtype=np.uint8), own_memo, np.full(1, 0xFFFFFFFF, dtype=np.uint32), out, 1, 0,
+                    slots, np.zeros(8, dtype=np.uint64), 1, *tables)
+# Sections shorter than one record header, straight into every compiled walk.
+for n_w in (0, 1, 2, 4):
+    w = np.ascontiguousarray(btf.words[:n_w])
+    attempt(scan.scan, w, sizes.fixed_words, sizes.vlen_words, sizes.known)
+    attempt(scan.scan_checked, w, sizes.fixed_words, sizes.vlen_words, sizes.known, 1, 1, *tables)
+    for ts in ([0], [0, n_w], [0, 1], [0, 3], [0, n_w, n_w + 3]):
+        ts = np.array(ts, dtype=np.int64)
+        attempt(scan.first_bad_start, w, ts, sizes.fixed_words, sizes.vlen_words, sizes.known)
+        attempt(scan.first_bad_field, w, ts, btf.strings.end_off, btf.type_cnt, *tables)
+        attempt(merge, [Btf(w, ts, btf.strings)])
+# String offsets past every blob, through a hand-built Btf and through intern_offsets.
+bad_words = btf.words.copy()
+bad_words[int(good[0])] = len(btf.strings.data) + 5
+attempt(merge, [Btf(bad_words, good, btf.strings)])
+attempt(merge, [Btf(btf.words, good, StringTable(b"\\0"))])
+# Strings without their NUL: every string runs to the end of the blob.
+attempt(merge, [Btf(btf.words, good, StringTable(b"\\0" + b"x" * len(btf.strings.data)))])
+for offs, srcs in (([1 << 40], [0]), ([-3], [0]), ([1], [5]), ([1], [-1]), ([len(btf.strings.data)], [0])):
+    slots = np.full(8, -1, dtype=np.int64)
+    attempt(append_walk.intern_offsets, np.array(offs, dtype=np.int64), np.array(srcs, dtype=np.int64), 0,
+            np.frombuffer(btf.strings.data + b"\\0", dtype=np.uint8), np.array([0, len(btf.strings.data)]),
+            np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.uint8), np.zeros(64, dtype=np.uint8), 1, 0,
+            slots, np.zeros(8, dtype=np.uint64), 1)
+# Tables too short or with entries the proofs exclude.
+for bad in (np.zeros(5, dtype=np.int64), np.full(128, 1 << 40, dtype=np.int64), np.full(128, -1, dtype=np.int64)):
+    attempt(scan.scan, btf.words, bad, sizes.vlen_words, sizes.known)
+    attempt(scan.scan_checked, btf.words, sizes.fixed_words, sizes.vlen_words, sizes.known, 1, 1, bad, *tables[1:])
+    attempt(scan.first_bad_field, btf.words, good, btf.strings.end_off, btf.type_cnt, bad, *tables[1:])
 print(n)
 """
 
 
-def test_no_out_of_bounds_access_inside_numba(tmp_path: Path) -> None:
-    """numba does no bounds checking in compiled code, so an out-of-range index
-    would read garbage silently.  Recompile with NUMBA_BOUNDSCHECK=1 (fresh
-    cache) and drive vlen/kind mutations of every sampled record plus random
-    flips through the reader: any out-of-bounds access raises IndexError there."""
+def test_compiled_walks_stay_in_bounds(tmp_path: Path) -> None:
+    """setup.py compiles the walks without bounds checks, so an index their proofs
+    missed would read or write outside an array silently.  Rebuild the walks the
+    reader and the merge run through with Cython's bounds checking on (a copy of the
+    package in a temporary directory), then drive vlen/kind mutations of every
+    sampled record, random flips, merges of what still parses, lying record
+    boundaries and string offsets, and bad tables through it, also straight into
+    the compiled functions: every input must end in a typed error, never in an
+    IndexError (raised, or reported as unraisable from a helper) or a signal."""
     _need(CUS)
     _need(BASE_61)
-    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
-    proc = subprocess.run(
-        [sys.executable, "-c", _BOUNDSCHECK_DRIVER],
-        cwd=str(FIXTURES.parent),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    pytest.importorskip("Cython")
+    repo = FIXTURES.parent
+    build = tmp_path / "pkg"
+    shutil.copytree(repo / "btfdedup", build / "btfdedup", ignore=shutil.ignore_patterns("__pycache__", "*.c", "*.html"))
+    for mod in _WALK_MODULES:
+        for so in (build / mod).parent.glob(Path(mod).stem + ".*.so"):
+            so.unlink()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(build), str(repo)]))
+    made = subprocess.run([sys.executable, "-c", _BOUNDSCHECK_SETUP, *_WALK_MODULES], cwd=build, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, made.stderr[-3000:]
+    for mod in _WALK_MODULES:
+        c_code = (build / mod).with_suffix(".c").read_text()
+        assert "__Pyx_RaiseBufferIndexError" in c_code, f"{mod} was not built with bounds checks"
+    proc = subprocess.run([sys.executable, "-X", "faulthandler", "-c", _BOUNDSCHECK_DRIVER, str(build)],
+                          cwd=build, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode >= 0, f"killed by signal {-proc.returncode}: {proc.stderr[-3000:]}"
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "IndexError" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr[-3000:]
     assert int(proc.stdout.strip().splitlines()[-1]) > 1000
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from btfdedup.append import merge, merge_modules
-from btfdedup.errors import BtfUsageError
+from btfdedup.errors import BtfFormatError, BtfUsageError
 from btfdedup.io.load import load
 from btfdedup.io.raw import parse_raw
 from btfdedup.model.btf import Btf
@@ -345,3 +345,55 @@ def test_module_referring_into_the_middle_of_a_base_string() -> None:
     MERGE_V16.check(case_key("module recipe"), ours.to_bytes(),
                     lambda lib: lib.merge_modules_bytes([mod_bytes], base_bytes), inputs=[mod_bytes, base_bytes])
     assert ours.strings.data == long_name[1:] + b"\0"
+
+
+# ------------------------------------------------------------- the compiled walk
+def test_progress_reports_every_source_in_order() -> None:
+    srcs = [parse_raw(_read(p)) for p in CUS[:5]]
+    seen: list[tuple[int, int, Btf]] = []
+    merge(srcs, progress=lambda i, n, src: seen.append((i, n, src)))
+    assert [(i, n) for i, n, _ in seen] == [(i, 5) for i in range(5)]
+    assert all(s is src for (_, _, s), src in zip(seen, srcs, strict=True))
+
+
+def test_many_strings_grow_the_table_and_blob_mid_source() -> None:
+    """One source with far more strings than the initial table and blob hold: the
+    walk stops mid-record, the arrays grow, it resumes at the same string field;
+    every name comes out once, in iterator order."""
+    n = 5000
+    names = [f"member_{i:05d}_{'y' * (i % 40)}".encode() for i in range(n)]
+    strings = b"\0s\0" + b"".join(x + b"\0" for x in names)
+    offs = np.cumsum([3] + [len(x) + 1 for x in names[:-1]])
+    words = [1, (4 << 24) | n, 4 * n]  # struct "s" with n int members (type [2])
+    for i in range(n):
+        words += [int(offs[i]), 2, 32 * i]
+    words += [0, 1 << 24, 4, 32]  # [2] int (anonymous)
+    src = Btf.from_words(np.array(words, dtype=np.uint32), strings)
+    datas = [src.to_bytes(), src.to_bytes()]
+    ours = merge([src, parse_raw(datas[1])])
+    MERGE_V16.check(case_key("add_btf"), ours.to_bytes(), lambda lib: lib.merge_bytes(datas), inputs=datas)
+    assert ours.strings.data == strings
+    assert int(ours.words[ours.type_start[2] + 4]) == 2 + 2  # the second copy's member types follow the first's
+
+
+def test_hand_built_source_with_a_string_past_its_blob_is_refused() -> None:
+    good = parse_raw(_read(CUS[0]))
+    words = good.words.copy()
+    words[int(good.type_start[0])] = good.strings.end_off + 3
+    with pytest.raises(BtfFormatError, match="outside the string section"):
+        merge([Btf(words, good.type_start, good.strings, source="hand-built")])
+    with pytest.raises(BtfFormatError, match="type_start entry"):
+        merge([Btf(good.words, good.type_start + 1, good.strings)])
+
+
+def test_string_set_refuses_an_offset_past_its_blob() -> None:
+    from btfdedup.append import StringSet
+    from btfdedup.model.strings import StringTable
+
+    strset = StringSet(None)
+    offs = np.array([1, 7], dtype=np.int64)
+    with pytest.raises(BtfUsageError, match="string offset 7"):
+        strset.intern_fields(offs, np.zeros(2, dtype=np.int64), [StringTable(b"\0ab\0")])
+    offs = np.array([1, 4, 1], dtype=np.int64)
+    strset.intern_fields(offs, np.zeros(3, dtype=np.int64), [StringTable(b"\0ab\0cd\0")])
+    assert list(offs) == [1, 4, 1] and strset.to_bytes() == b"\0ab\0cd\0"

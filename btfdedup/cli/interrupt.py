@@ -1,15 +1,16 @@
 """Ctrl-C and SIGTERM on the command line: one line, exit 130 (143), no partial output.
 
 Python's default SIGINT handler raises KeyboardInterrupt wherever the main thread
-happens to be: inside an import, inside numba's compiler, inside a compiled
-function (where it surfaces as a SystemError with a long traceback), or inside the
-cleanup of a half-written file.  The command line replaces it with a handler that
-never raises: it removes what the run has not committed (the ledger of
-:mod:`btfdedup.io.writer`: temporary files of atomic writes, the OUTDIR ``split``
-created), prints ``btfdedup: interrupted`` on stderr and ends the process with
-status 128 + the signal number.  Further signals are ignored while it cleans up,
-and :func:`btfdedup.io.writer.deferred_signals` holds signals while files are
-being renamed into place, so the cleanup never sees a half-done rename.
+happens to be: inside an import, inside the cleanup of a half-written file, or
+where a call into the compiled core returns (a signal that arrives while compiled
+code runs is handled at the next Python boundary, like anywhere else).  The
+command line replaces it with a handler that never raises: it removes what the
+run has not committed (the ledger of :mod:`btfdedup.io.writer`: temporary files of
+atomic writes, the OUTDIR ``split`` created), prints ``btfdedup: interrupted`` on
+stderr and ends the process with status 128 + the signal number.  Further signals
+are ignored while it cleans up, and :func:`btfdedup.io.writer.deferred_signals`
+holds signals while files are being renamed into place, so the cleanup never sees
+a half-done rename.
 
 Once a run's outputs are in place (:func:`btfdedup.io.writer.outputs_committed`)
 the run is finished: what is left is printing its summary, so a first interrupt
@@ -17,12 +18,13 @@ then is ignored and the run ends normally; a second one still ends the process.
 
 The handler is installed as early as possible: when this module is imported by
 ``btfdedup`` itself in a process that *is* the command line (the console script or
-``python -m btfdedup``), so that an interrupt during the imports of numpy and numba
-is covered too, and by :func:`run` around :func:`btfdedup.cli.main.main`.  A
-library user's handlers are never touched.  When Python code calls
-:func:`btfdedup.cli.main.main` in its own process (tests do), ending that process
-is not ours to do: there the handler raises KeyboardInterrupt instead, and
-:func:`run` cleans up, prints the line and returns 130 (143) to the caller.
+``python -m btfdedup``), so that an interrupt while the chosen verb's module
+imports numpy and the compiled extension modules is covered too, and by
+:func:`run` around :func:`btfdedup.cli.main.main`.  A library user's handlers are
+never touched.  When Python code calls :func:`btfdedup.cli.main.main` in its own
+process (tests do), ending that process is not ours to do: there the handler
+raises KeyboardInterrupt instead, and :func:`run` cleans up, prints the line and
+returns 130 (143) to the caller.
 """
 
 from __future__ import annotations
@@ -149,19 +151,6 @@ def install_for_cli_process() -> None:
         _process_wide = True
 
 
-def caused_by_interrupt(exc: BaseException) -> bool:
-    """True for an exception raised because of a KeyboardInterrupt: numba turns a
-    KeyboardInterrupt raised inside compiled code into a SystemError."""
-    seen: set[int] = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        if isinstance(e, KeyboardInterrupt):
-            return True
-        seen.add(id(e))
-        e = e.__cause__ or e.__context__
-    return False
-
-
 def _finish_process() -> None:
     """The command has done its work: flush what it printed, then ignore SIGINT and
     SIGTERM for the rest of the process.  The interpreter's shutdown puts the
@@ -180,7 +169,8 @@ def _finish_process() -> None:
 def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
     """Run ``main(argv)`` with the interrupt handler installed (restoring the caller's
     handlers afterwards, unless the process is the command line), and turn a
-    KeyboardInterrupt that escaped as another exception into the interrupt line."""
+    KeyboardInterrupt that escaped ``main`` into the interrupt line.  Any other
+    exception is not an interrupt and propagates."""
     global _late, _received
     forget = _ledger("forget_committed")
     if forget is not None:
@@ -199,9 +189,7 @@ def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None)
                 discard()
             return 128 + _received
         return rc
-    except (KeyboardInterrupt, SystemError) as e:
-        if not caused_by_interrupt(e):
-            raise
+    except KeyboardInterrupt:
         _ignore_signals()
         discard_and_report()
         return 128 + (_received or signal.SIGINT)
@@ -213,4 +201,4 @@ def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None)
 
 install_for_cli_process()
 
-__all__ = ["MESSAGE", "caused_by_interrupt", "exit_interrupted", "install", "install_for_cli_process", "run"]
+__all__ = ["MESSAGE", "exit_interrupted", "install", "install_for_cli_process", "run"]

@@ -1,8 +1,11 @@
 """``btfdedup`` command line: argparse front end that dispatches to one module per verb.
 
 Each verb module exposes ``register(subparsers)`` which adds its parser and sets
-``func`` (returning an exit code).  The front end turns every :class:`BtfError`
-into one ``btfdedup: error: ...`` line on stderr.
+``func`` (returning an exit code).  Only the module of the verb the command line
+names is imported (the verbs' work needs numpy and the compiled core, whose
+import is most of a short run), so ``--help``, ``--version`` and ``kernel list``
+start in the time of the interpreter itself.  The front end turns every
+:class:`BtfError` into one ``btfdedup: error: ...`` line on stderr.
 
 Exit status, the same for every verb:
 
@@ -22,19 +25,47 @@ Exit status, the same for every verb:
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 from btfdedup import __version__
 from btfdedup.errors import BtfError, BtfUsageError
 
-VERBS = ("dump", "stats", "dedup", "split", "validate", "kernel")
+#: The verbs, in the order ``--help`` lists them, with their one-line help.  Each
+#: verb's module ``btfdedup.cli.<verb>`` is imported only when the command line
+#: names it: ``--help``, ``--version`` and a mistyped verb import none of them
+#: (nor numpy).  The lines are the ``help=`` each module's ``register`` gives.
+VERB_HELP: dict[str, str] = {
+    "dump": "print BTF types like 'bpftool btf dump file FILE' (raw text or JSON)",
+    "stats": "per-kind counts and sizes, string section size, duplicates, .BTF.ext records",
+    "dedup": "merge inputs into one BTF and deduplicate it (byte-identical to libbpf btf__dedup)",
+    "split": "dedup each module against a base BTF, writing split BTF per module",
+    "validate": "check BTF against the kernel's verifier rules (what BPF_BTF_LOAD would reject)",
+    "kernel": "list, read and load BTF objects in the running kernel (bpf(2))",
+}
+VERBS = tuple(VERB_HELP)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_verb(argv: Sequence[str]) -> str | None:
+    """The verb the command line names: its first positional argument (the top-level
+    options, ``-h`` and ``--version``, take no value), or None when it names none
+    or one that is not a verb."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            token = next(tokens, "")
+        elif token.startswith("-") and token != "-":
+            continue
+        return token if token in VERB_HELP else None
+    return None
+
+
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser.  ``verb`` (None: no verb) gets its full parser from its
+    module's ``register``; every other verb is only a name and a help line, which is
+    all ``--help`` and argparse's "invalid choice" message show of it."""
     parser = argparse.ArgumentParser(
         prog="btfdedup",
         description="Deduplicate, merge, validate and inspect BTF (BPF Type Format).",
@@ -42,11 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"btfdedup {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND")
     sub.required = True
-    for verb in VERBS:
-        name = f"btfdedup.cli.{verb}"
-        if importlib.util.find_spec(name) is None:
-            continue
-        importlib.import_module(name).register(sub)
+    for name, help_line in VERB_HELP.items():
+        if name == verb:
+            import_module(f"btfdedup.cli.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=help_line, add_help=False)
     return parser
 
 
@@ -101,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(chosen_verb(sys.argv[1:] if argv is None else argv))
     args = parse_command_line(parser, argv)
     try:
         rc = args.func(args)

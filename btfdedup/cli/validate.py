@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from collections import Counter
+from collections.abc import Sequence
 
 from btfdedup.errors import BtfError, BtfFormatError, BtfUsageError, CommandLineError, ElfError
 from btfdedup.model.btf import Btf
-from btfdedup.verifier import Problem, parse_version, rules_for, validate
+from btfdedup.verifier import Problem, ProblemList, parse_version, rules_for, validate
+from btfdedup.verifier.problem import rule_of
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,21 +70,11 @@ def _count(text: str) -> int:
     return n
 
 
-def rule_of(reason: str) -> str:
-    """The rule behind a reason, without the values the kernel formats into it.
-
-    ``"Invalid name_offset:1694074"`` -> ``"Invalid name_offset"``, so the summary
-    of a flood groups by rule and not by offset.
-    """
-    return re.sub(r"#\d+", "#N", re.sub(r":[0-9a-fA-F]+\b", "", reason))
+def _summary(problems: ProblemList) -> str:
+    return ", ".join(f"{n} {rule}" for rule, n in problems.rule_counts())
 
 
-def _summary(problems: list[Problem]) -> str:
-    counts = Counter(rule_of(p.reason) for p in problems)
-    return ", ".join(f"{n} {rule}" for rule, n in counts.most_common())
-
-
-def check_file(path: str, base: Btf | None, version: tuple[int, int] | None) -> list[Problem]:
+def check_file(path: str, base: Btf | None, version: tuple[int, int] | None) -> ProblemList:
     """Every problem the kernel would report for the BTF of ``path``; raises the
     :class:`BtfError` of :func:`load` when ``path`` holds no readable BTF."""
     from btfdedup.io.load import STDIN_PATH, load, raw_btf_of, read_file
@@ -138,15 +128,11 @@ def run(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _report(path: str, problems: list[Problem], limit: int, *, as_json: bool) -> None:
+def _report(path: str, problems: ProblemList, limit: int, *, as_json: bool) -> None:
     """Print the problems of one file (text lines or one JSON object)."""
     shown = problems[:limit] if limit else problems
     if as_json:
-        doc: dict[str, object] = {"file": path, "ok": not problems, "problems": [p.to_json() for p in shown]}
-        if len(shown) < len(problems):
-            doc["problem_count"] = len(problems)
-            doc["rule_counts"] = dict(Counter(rule_of(p.reason) for p in problems).most_common())
-        print(json.dumps(doc, separators=(",", ":")))
+        _report_json(path, problems, shown)
         return
     for p in shown:
         print(f"{path}: {p}")
@@ -154,3 +140,24 @@ def _report(path: str, problems: list[Problem], limit: int, *, as_json: bool) ->
         print(f"{path}: {len(problems) - len(shown)} more not shown (--max-problems 0 shows all)")
         print(f"{path}: by rule: {_summary(problems)}")
     print(f"{path}: OK" if not problems else f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+
+
+def _report_json(path: str, problems: ProblemList, shown: Sequence[Problem]) -> None:
+    """One compact JSON object, the text ``json.dumps`` gives for
+    ``{"file", "ok", "problems", ["problem_count", "rule_counts"]}``, written a slice of
+    problems at a time so that millions of them are never all objects at once."""
+    sep = (",", ":")
+    out = sys.stdout
+    out.write(f'{{"file":{json.dumps(path)},"ok":{json.dumps(not problems)},"problems":[')
+    step = 10_000
+    for start in range(0, len(shown), step):
+        chunk = ",".join(json.dumps(p.to_json(), separators=sep) for p in shown[start : start + step])
+        out.write(("," if start else "") + chunk)
+    out.write("]")
+    if len(shown) < len(problems):
+        counts = json.dumps(dict(problems.rule_counts()), separators=sep)
+        out.write(f',"problem_count":{len(problems)},"rule_counts":{counts}')
+    out.write("}\n")
+
+
+__all__ = ["check_file", "register", "rule_of", "run"]

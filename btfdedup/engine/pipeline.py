@@ -15,20 +15,33 @@ work in two kinds of code:
 * **order-independent** steps run vectorized in numpy over whole columns: the
   FWD-by-name pass, compaction's ID table, remapping of every ID field (gathered in
   iterator order with the :mod:`btfdedup.model.fields` tables);
-* **order-dependent** steps are transcriptions of libbpf's loops, compiled with
-  ``numba.njit(cache=True)`` over flat arrays: the candidate table with libbpf's exact
-  chain order (:mod:`.table`), the primitive walk, IS_EQUIV with its hypothetical map,
-  the hypot merge, the reference post-order walk, the string-first-reference pass.
-  Recursions (IS_EQUIV, REF, IDENTICAL) use explicit stacks that visit in libbpf's
-  order, so depth is bounded by memory, not by the native stack.
-* hash keys (:mod:`.hashing`) have a numpy closed form, but the phases compute them
-  per record in compiled code, only for the records they process: on a 3.4 M-type
-  input a key column and its temporaries cost more than the walks themselves.
+* **order-dependent** steps are transcriptions of libbpf's loops, compiled ahead of
+  time with Cython (``btfdedup/engine/phases/*.pyx``) over raw pointers into the arrays
+  of one :class:`~btfdedup.engine.state.DedupState` (libbpf's ``struct btf_dedup``):
+  the candidate table with libbpf's exact chain order (``table.pxd``), the primitive
+  walk, IS_EQUIV with its hypothetical map, the hypot merge, the reference post-order
+  walk, the string-first-reference pass.  Recursions (IS_EQUIV, REF, IDENTICAL) use
+  explicit stacks that visit in libbpf's order, so depth is bounded by memory, not by
+  the native stack.
+* hash keys (``hashing.pxd``) have a numpy closed form (:mod:`btfdedup.engine.hashing`),
+  but the phases compute them per record in compiled code, only for the records they
+  process: on a 3.4 M-type input a key column and its temporaries cost more than the
+  walks themselves.
 
-Measured on the raw 6.1 vmlinux (3,408,970 types) next to libbpf 1.1.2 in the same
-run (benchmarks/bench_dedup.py): the dedup call 0.94x libbpf's time, parse+dedup+write
-1.13x, peak RSS of that pipeline 1.57x; the one-off numba compile (about 20 s) is
-cached on disk.
+Measured on the raw 6.1 vmlinux (3,408,970 types), alternating with libbpf 1.1.2's
+``btf__dedup`` in one process on a shared 2-core VM (best of five): the dedup call
+0.96 s wall / 0.77 s CPU against libbpf's 2.05 s / 1.48 s; the numba engine this
+replaced took 2.63 s / 2.20 s against libbpf's 1.72 s / 1.44 s in the same setting.
+The call adds about 225 MB to the resident set at its peak (the private ``W`` copy is
+131 MB of it); libbpf's adds about 140 MB.
+
+Every phase has one calling shape, ``<name>_phase(d: DedupState) -> int``: it reads and
+writes the state and returns a ``DedupErr`` code (0 when it succeeded, else the first
+failure, with the type IDs involved in ``d.err_a`` / ``d.err_b``).  :func:`dedup` runs
+them in libbpf's order and :func:`_failure` is the one place that turns a code into a
+:class:`DedupError` message.  ``dedup(..., debug=True)`` checks, after each phase, the
+invariant listed below (numpy over whole columns) and raises a :class:`DedupError`
+naming the phase, the type ID and the invariant when one does not hold.
 
 All compiled phases share one flat view of the whole type graph, base chain included:
 ``W`` (uint32 words: three zero words for void, every base record, every split record)
@@ -61,29 +74,45 @@ VAR and DATASEC are self-canonical from the start and never merged.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from btfdedup.engine.graph import UNPROCESSED
-from btfdedup.engine.phases import composites, references
-from btfdedup.engine.phases.compact import compact
-from btfdedup.engine.phases.fwds import resolve_fwds
+from btfdedup.engine.phases.compact import compact_phase
+from btfdedup.engine.phases.composites import composites_phase
+from btfdedup.engine.phases.fwds import fwds_phase
 from btfdedup.engine.phases.prep import prep_phase
-from btfdedup.engine.phases.primitives import prim_phase
-from btfdedup.engine.phases.remap import final_ids, remap_words
-from btfdedup.engine.phases.strings import dedup_strings
+from btfdedup.engine.phases.primitives import primitives_phase
+from btfdedup.engine.phases.references import references_phase
+from btfdedup.engine.phases.remap import remap_phase
+from btfdedup.engine.phases.strings import strings_phase
 from btfdedup.engine.profiles import DEFAULT_LIBBPF_VERSION, profile_for
-from btfdedup.engine.table import CandidateTable
+from btfdedup.engine.state import (
+    PY_DEDUP_OK,
+    PY_ERR_EQUIV_KIND,
+    PY_ERR_IDENTICAL_LOOP,
+    PY_ERR_NOMEM,
+    PY_ERR_REF_KIND,
+    PY_ERR_REF_LOOP,
+    PY_ERR_REMAP,
+    PY_ERR_UNKNOWN_KIND,
+    UNPROCESSED_ID,
+    DedupState,
+)
 from btfdedup.errors import BtfUsageError, DedupError
-from btfdedup.format.constants import KIND_NAMES, Kind
+from btfdedup.format.constants import KIND_MASK, KIND_NAMES, KIND_SHIFT, VLEN_MASK, Kind
 from btfdedup.model.btf import Btf
+from btfdedup.model.fields import TID_FIRST, TID_FIXED, TID_PER_VLEN, TID_STRIDE, ragged
 
 if TYPE_CHECKING:
     from btfdedup.model.ext import BtfExt
 
 STRATEGIES = ("libbpf",)
+
+#: ``map`` values above this are sentinels (UNPROCESSED, IN_PROGRESS), not type IDs
+_MAX_MAPPED = 0x7FFFFFFF
 
 
 @dataclass
@@ -110,27 +139,185 @@ def _chain(btf: Btf) -> list[Btf]:
 
 
 class _View:
-    """The flat whole-graph view the compiled phases work on."""
+    """The flat whole-graph view the compiled phases work on.
+
+    Filled slice by slice into preallocated arrays, so building it holds no temporary
+    the size of a column (on a 3.4 M-type input each ``ts`` temporary is 27 MB)."""
 
     def __init__(self, btf: Btf) -> None:
         chain = _chain(btf)
-        parts = [np.zeros(3, dtype=np.uint32)]
-        starts = [np.zeros(1, dtype=np.int64)]
+        n_words = 3 + sum(int(b.words.shape[0]) for b in chain)
+        type_cnt = btf.type_cnt
+        self.W = np.empty(n_words, dtype=np.uint32)
+        self.ts = np.empty(type_cnt + 1, dtype=np.int64)
+        self.kinds = np.empty(type_cnt, dtype=np.uint8)
+        self.W[:3] = 0
+        self.ts[0] = 0
+        self.kinds[0] = 0
         off = 3
+        tid = 1
         for b in chain:
-            parts.append(b.words)
-            starts.append(b.type_start[:-1] + off)
+            n = int(b.nr_types)
+            self.W[off:off + b.words.shape[0]] = b.words
+            ts = self.ts[tid:tid + n]
+            ts[:] = b.type_start[:n]
+            ts += off
+            self.kinds[tid:tid + n] = b.kind
             off += int(b.words.shape[0])
-        self.split_word_off = off - int(btf.words.shape[0])
-        starts.append(np.array([off], dtype=np.int64))
-        self.W = np.concatenate(parts)
-        self.ts = np.concatenate(starts)
-        self.kinds = np.concatenate([np.zeros(1, dtype=np.uint8)] + [b.kind for b in chain])
+            tid += n
+        self.ts[type_cnt] = off
         self.chain = chain
 
 
 def _kind(kinds: np.ndarray, tid: int) -> str:
     return KIND_NAMES.get(int(kinds[tid]), f"kind {int(kinds[tid])}")
+
+
+def _failure(d: DedupState, code: int, a: int, b: int) -> DedupError:
+    """The one translation of a failure (a ``DedupErr`` code and its type IDs, as a phase
+    leaves them in ``d.err`` / ``d.err_a`` / ``d.err_b``) into the error users see, in
+    libbpf's terms.  ``ERR_REMAP`` with ``a`` -1 is a .BTF.ext reference."""
+    kinds = d.kinds_arr
+    if code == PY_ERR_UNKNOWN_KIND:
+        if a < d.start_id:
+            return DedupError(f"prep: base type [{a}] has unknown kind {int(kinds[a])} (libbpf -EINVAL)")
+        return DedupError(f"primitives: type [{a}] has unknown kind {int(kinds[a])} (libbpf -EINVAL)")
+    if code == PY_ERR_EQUIV_KIND:
+        return DedupError(
+            f"struct/union equivalence reached {_kind(kinds, a)} [{a}] / {_kind(kinds, b)} [{b}]; "
+            "only INT, ENUM, FWD, FLOAT, modifiers, ARRAY, STRUCT, UNION, FUNC_PROTO may be compared "
+            "(libbpf -EINVAL)"
+        )
+    if code == PY_ERR_IDENTICAL_LOOP:
+        return DedupError(f"identical-types check between [{a}] and [{b}] runs round a cycle (a modifier "
+                          "loop, or with libbpf 1.1 structs holding each other by value) where libbpf would "
+                          "recurse without end")
+    if code == PY_ERR_REF_LOOP:
+        return DedupError(
+            f"reference loop: {_kind(kinds, b)} [{b}] reaches {_kind(kinds, a)} [{a}] again without "
+            "passing a struct or union (libbpf -ELOOP)"
+        )
+    if code == PY_ERR_REF_KIND:
+        return DedupError(f"reference phase: {_kind(kinds, a)} [{a}] (referenced by [{b}]) cannot be "
+                          "deduplicated as a reference type (libbpf -EINVAL)")
+    if code == PY_ERR_REMAP:
+        if a < 0:
+            return DedupError(f"remap: .BTF.ext refers to type [{b}], which has no deduplicated "
+                              "counterpart (libbpf -EINVAL)")
+        return DedupError(f"remap: type [{d.start_id + a}] (was [{int(d.kept[a])}]) refers to [{b}], "
+                          "which has no deduplicated counterpart (libbpf -EINVAL)")
+    if code == PY_ERR_NOMEM:
+        return DedupError("dedup ran out of memory (libbpf -ENOMEM)")
+    return DedupError(f"dedup failed with code {code}")
+
+
+# -- debug=True: each phase's invariant, checked over whole columns ---------------------
+
+
+def _violation(phase: str, bad: np.ndarray, ids: np.ndarray | None, invariant: str) -> None:
+    """Raise for the first ``True`` of ``bad`` (``ids[i]`` names its type ID)."""
+    hit = np.flatnonzero(bad)
+    if len(hit):
+        i = int(hit[0])
+        tid = int(ids[i]) if ids is not None else i
+        raise DedupError(f"debug check after {phase}: type [{tid}]: {invariant}")
+
+
+def _split_ids(d: DedupState) -> np.ndarray:
+    return np.arange(d.start_id, d.type_cnt, dtype=np.int64)
+
+
+def _check_mapped(d: DedupState, phase: str, kinds: tuple[int, ...] | None, what: str) -> None:
+    ids = _split_ids(d)
+    k = d.kinds_arr[d.start_id:]
+    sel = np.ones(len(ids), dtype=bool) if kinds is None else np.isin(k, kinds)
+    _violation(phase, sel & (d.mp_arr[d.start_id:d.type_cnt] > _MAX_MAPPED), ids, f"{what} is not mapped")
+
+
+def _check_prep(d: DedupState) -> None:
+    ids = np.arange(d.start_id, dtype=np.int64)
+    _violation("prep", d.mp_arr[:d.start_id] != ids, ids, "base type is not self-canonical")
+    k = d.kinds_arr[1:d.start_id]
+    want = np.flatnonzero((k != Kind.VAR) & (k != Kind.DATASEC)) + 1
+    got = d.table_type_ids()
+    n = min(len(want), len(got))
+    _violation("prep", want[:n] != got[:n], want, "base type is not in the candidate table in ID order")
+    if len(want) != len(got):
+        raise DedupError(f"debug check after prep: the candidate table holds {len(got)} entries, "
+                         f"not the {len(want)} base types")
+
+
+def _check_strings(d: DedupState) -> None:
+    data = d.strings_data
+    parts = bytes(data).split(b"\0")[:-1]
+    if len(set(parts)) != len(parts):
+        seen: set[bytes] = set()
+        off = 0
+        for s in parts:
+            if s in seen:
+                raise DedupError(f"debug check after strings: string offset {d.str_start_off + off}: "
+                                 f"content {s!r} is stored twice")
+            seen.add(s)
+            off += len(s) + 1
+    ids = _split_ids(d)
+    names = d.W_arr[d.ts_arr[ids]].astype(np.int64)
+    _violation("strings", names >= d.str_start_off + len(data), ids,
+               "name offset lies beyond the deduplicated string section")
+
+
+def _check_fwds(d: DedupState) -> None:
+    ids = _split_ids(d)
+    fwd = ids[d.kinds_arr[d.start_id:] == Kind.FWD]
+    tk = d.kinds_arr[d.mp_arr[fwd]]
+    ok = (tk == Kind.FWD) | (tk == Kind.STRUCT) | (tk == Kind.UNION)
+    _violation("fwds", ~ok, fwd, "FWD is mapped to a type that is neither FWD, STRUCT nor UNION")
+
+
+def _check_references(d: DedupState) -> None:
+    _check_mapped(d, "references", None, "split type")
+    mp = d.mp_arr[:d.type_cnt]
+    _violation("references", mp[mp] > _MAX_MAPPED, None, "map[] points to a type that is not mapped")
+
+
+def _check_compact(d: DedupState) -> None:
+    ids = _split_ids(d)
+    want = ids[d.mp_arr[d.start_id:d.type_cnt] == ids]
+    kept = d.kept
+    if len(kept) != len(want):
+        raise DedupError(f"debug check after compact: {len(kept)} types kept, but {len(want)} split types "
+                         "are self-canonical")
+    _violation("compact", kept != want, want, "self-canonical split type is not kept in ID order")
+    lens = d.ts_arr[kept + 1] - d.ts_arr[kept]
+    _violation("compact", np.diff(d.out_starts) != lens, kept, "record was not copied whole")
+    _violation("compact", d.new_id[kept] != np.arange(d.start_id, d.start_id + len(kept)), kept,
+               "new ID is not consecutive from the split's start ID")
+
+
+def _check_remap(d: DedupState) -> None:
+    _violation("remap", d.final[:d.type_cnt] == UNPROCESSED_ID, None, "has no deduplicated counterpart")
+    words, starts = d.out_words, d.out_starts
+    hdr = starts[:-1]
+    info = words[hdr + 1].astype(np.int64)
+    kind = (info >> KIND_SHIFT) & KIND_MASK
+    counts = TID_FIXED[kind] + TID_PER_VLEN[kind] * (info & VLEN_MASK)
+    owner, j = ragged(counts)
+    k = kind[owner]
+    pos = hdr[owner] + TID_FIRST[k] + TID_STRIDE[k] * j
+    _violation("remap", words[pos] >= d.start_id + len(d.kept), owner + d.start_id,
+               "refers to a type ID beyond the output")
+
+
+_CHECKS: dict[str, Callable[[DedupState], None]] = {
+    "prep": _check_prep,
+    "strings": _check_strings,
+    "primitives": lambda d: _check_mapped(d, "primitives", (Kind.INT, Kind.ENUM, Kind.ENUM64, Kind.FWD, Kind.FLOAT),
+                                          "split INT/ENUM/ENUM64/FWD/FLOAT"),
+    "composites": lambda d: _check_mapped(d, "composites", (Kind.STRUCT, Kind.UNION), "split STRUCT/UNION"),
+    "fwds": _check_fwds,
+    "references": _check_references,
+    "compact": _check_compact,
+    "remap": _check_remap,
+}
 
 
 def dedup(
@@ -141,6 +328,7 @@ def dedup(
     strategy: str = "libbpf",
     reproduce_array_bug: bool = False,
     libbpf_version: str = DEFAULT_LIBBPF_VERSION,
+    debug: bool = False,
 ) -> DedupResult:
     """Deduplicate ``btf`` exactly as libbpf ``btf__dedup`` (v1.6 by default) does.
 
@@ -153,6 +341,9 @@ def dedup(
     ``libbpf_version`` picks the release reproduced: ``"1.6"`` (default) or ``"1.1"``
     (libbpf 1.1.2); any other value is a :class:`BtfUsageError`, and so is
     ``reproduce_array_bug`` with ``"1.1"``, which has no such bug to reproduce.
+    ``debug`` checks each phase's invariant (see the module docstring) after it runs
+    and raises :class:`DedupError` naming the phase, the type ID and the invariant on a
+    violation; it costs a few numpy passes over the whole graph per phase.
 
     >>> import btfdedup
     >>> merged = btfdedup.merge([btfdedup.load(f"corpora/cus/cu{n}.btf") for n in (1412, 1413)])
@@ -168,7 +359,7 @@ def dedup(
     if reproduce_array_bug and not profile.has_identical_array_bug:
         raise BtfUsageError(f"reproduce_array_bug applies to libbpf 1.6's IDENTICAL walk; "
                             f"libbpf {profile.version} has no such bug")
-    del force_collisions  # same candidate order either way (see btfdedup.engine.table)
+    del force_collisions  # same candidate order either way (see btfdedup/engine/table.pyx)
     times: dict[str, float] = {}
     cpu: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -179,117 +370,60 @@ def dedup(
     def lap(name: str) -> None:
         nonlocal t, c
         now, cnow = time.perf_counter(), time.process_time()
-        times[name] = now - t
-        cpu[name] = cnow - c
+        times[name] = times.get(name, 0.0) + now - t
+        cpu[name] = cpu.get(name, 0.0) + cnow - c
         t, c = now, cnow
 
     view = _View(btf)
-    W, ts, kinds = view.W, view.ts, view.kinds
     start_id = btf.start_id
-    type_cnt = btf.type_cnt
     lap("setup")
 
-    # -- strings ------------------------------------------------------------------
+    d = DedupState(view.W, view.ts, view.kinds, start_id, identical_fallback=profile.identical_fallback,
+                   fixed_arrays=not reproduce_array_bug, table_hint=max(start_id, 1 << 14))
     ext_out = ext.copy() if ext is not None else None
-    strings_data = btf.strings.data
-    if not btf.strs_deduped:
-        ext_refs = ext_out.str_refs() if ext_out is not None else np.zeros(0, dtype=np.uint32)
-        buf = np.frombuffer(b"".join(b.strings.data for b in view.chain), dtype=np.uint8)
-        new_ext_refs, strings_data = dedup_strings(buf, btf.strings.start_off, btf.base is not None, W, ts,
-                                                   start_id, type_cnt, ext_refs)
-        if ext_out is not None:
-            ext_out.set_str_refs(new_ext_refs)
-    lap("strings")
-
-    # -- state -----------------------------------------------------------------------
-    mp = np.full(type_cnt, UNPROCESSED, dtype=np.uint32)
-    mp[0] = 0
-    varsec = (kinds == Kind.VAR) | (kinds == Kind.DATASEC)
-    mp[varsec] = np.flatnonzero(varsec).astype(np.uint32)
-    hyp = np.full(type_cnt, UNPROCESSED, dtype=np.uint32)
-    table = CandidateTable()
     lap("state")
 
-    # -- prep ------------------------------------------------------------------------
-    if btf.base is not None:
-        bad, *arrs = prep_phase(W, ts, kinds, mp, start_id, *table.arrays)
-        table.update(*arrs)
-        if bad >= 0:
-            raise DedupError(f"prep: base type [{bad}] has unknown kind {int(kinds[bad])} (libbpf -EINVAL)")
-    lap("prep")
+    def run(name: str, phase: Callable[[DedupState], int]) -> None:
+        if phase(d) != PY_DEDUP_OK:
+            raise _failure(d, d.err, d.err_a, d.err_b)
+        if debug:
+            _CHECKS[name](d)
+        lap(name)
 
-    # -- primitives --------------------------------------------------------------------
-    bad, *arrs = prim_phase(W, ts, kinds, mp, start_id, type_cnt, *table.arrays)
-    table.update(*arrs)
-    if bad >= 0:
-        raise DedupError(f"primitives: type [{bad}] has unknown kind {int(kinds[bad])} (libbpf -EINVAL)")
-    lap("primitives")
-
-    # -- struct/union ----------------------------------------------------------------
-    err = np.zeros(4, dtype=np.int64)
-    rc, *arrs = composites.struct_phase(W, ts, kinds, mp, hyp, start_id, type_cnt, *table.arrays,
-                                        profile.identical_fallback, not reproduce_array_bug, err)
-    table.update(*arrs)
-    if rc < 0:
-        ca, ka = int(err[1]), int(err[2])
-        if err[0] == composites.ERR_EQUIV_KIND:
-            raise DedupError(
-                f"struct/union equivalence reached {_kind(kinds, ca)} [{ca}] / {_kind(kinds, ka)} [{ka}]; "
-                "only INT, ENUM, FWD, FLOAT, modifiers, ARRAY, STRUCT, UNION, FUNC_PROTO may be compared "
-                "(libbpf -EINVAL)"
-            )
-        raise DedupError(f"identical-types check between [{ca}] and [{ka}] runs round a cycle (a modifier "
-                         "loop, or with libbpf 1.1 structs holding each other by value) where libbpf would "
-                         "recurse without end")
-    lap("composites")
-
-    # -- fwds ------------------------------------------------------------------------
-    resolve_fwds(W, ts, kinds, mp, start_id)
-    lap("fwds")
-
-    # -- references ------------------------------------------------------------------
-    rc, *arrs = references.ref_phase(W, ts, kinds, mp, start_id, type_cnt, *table.arrays, err)
-    table.update(*arrs)
-    stats_table = len(table)
-    if rc < 0:
-        a, b = int(err[1]), int(err[2])
-        if err[0] == references.ERR_LOOP:
-            raise DedupError(
-                f"reference loop: {_kind(kinds, b)} [{b}] reaches {_kind(kinds, a)} [{a}] again without "
-                "passing a struct or union (libbpf -ELOOP)"
-            )
-        raise DedupError(f"reference phase: {_kind(kinds, a)} [{a}] (referenced by [{b}]) cannot be "
-                         "deduplicated as a reference type (libbpf -EINVAL)")
-    del table, arrs, hyp
-    lap("references")
-
-    # -- compact ---------------------------------------------------------------------
-    kept, new_id, words, starts = compact(W, ts, mp, start_id)
-    lap("compact")
-
-    # -- remap -----------------------------------------------------------------------
-    final = final_ids(mp, new_id)
-    bad_field = remap_words(words, starts, final)
-    if bad_field is not None:
-        i, old = bad_field
-        tid = start_id + i
-        raise DedupError(f"remap: type [{tid}] (was [{int(kept[i])}]) refers to [{old}], "
-                         "which has no deduplicated counterpart (libbpf -EINVAL)")
+    run("prep", prep_phase)
+    strings_data = btf.strings.data
+    if not btf.strs_deduped:
+        d.str_buf = np.frombuffer(b"".join(b.strings.data for b in view.chain), dtype=np.uint8)
+        d.str_start_off = btf.strings.start_off
+        d.ext_str_refs = ext_out.str_refs() if ext_out is not None else np.zeros(0, dtype=np.uint32)
+        run("strings", strings_phase)
+        strings_data = d.strings_data
+        if ext_out is not None:
+            ext_out.set_str_refs(d.ext_str_refs)
+        d.str_buf = d.ext_str_refs = None
+    else:
+        lap("strings")
+    run("primitives", primitives_phase)
+    run("composites", composites_phase)
+    run("fwds", fwds_phase)
+    run("references", references_phase)
+    stats_table = d.table_len
+    d.drop_table()
+    run("compact", compact_phase)
+    run("remap", remap_phase)
+    final = d.final
     if ext_out is not None:
-        bad_ids = ext_out.remap_type_ids(final, UNPROCESSED)
+        bad_ids = ext_out.remap_type_ids(final, UNPROCESSED_ID)
         if bad_ids is not None:
-            raise DedupError(f"remap: .BTF.ext refers to type [{bad_ids}], which has no deduplicated "
-                             "counterpart (libbpf -EINVAL)")
-    lap("remap")
+            raise _failure(d, PY_ERR_REMAP, -1, bad_ids)
+        lap("remap")
 
     # -- output ----------------------------------------------------------------------
-    from btfdedup.io.raw import build_btf
-
-    out = build_btf(
-        words,
+    out = Btf.from_words(
+        d.out_words,
         strings_data,
         base=btf.base,
-        type_start=starts,
+        type_start=d.out_starts,
         byteorder=btf.byteorder,
         hdr_len=btf.hdr_len,
         layout=btf.layout,

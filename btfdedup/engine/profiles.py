@@ -12,21 +12,21 @@ candidate (compiler-duplicated types inside one CU):
   a pair of identical structs/unions.  Pointers, typedefs and other references never
   match unless their IDs are equal.
 * **libbpf 1.6** runs a generic structural walk over every kind, modifiers and
-  pointers included, to depth 16 (:func:`btfdedup.engine.phases.composites.identical`).
+  pointers included, to depth 16 (IDENTICAL in ``btfdedup/engine/phases/composites.pyx``).
 
 Every other phase (strings, primitives with enum forwards, the hypot merge, the
 FWD-by-name pass, references, compaction, remapping, split-BTF handling) behaves the
 same in both releases, as do the hash keys and the candidate table's order.
 
 :func:`profile_for` is the one place that maps a version string to its switches; the
-pipeline threads the switches into the compiled phases.
+pipeline threads the switches into the compiled phases (through :class:`btfdedup.engine.state.DedupState`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from btfdedup.engine.phases.composites import FALLBACK_IDENTICAL_ARRAYS_STRUCTS, FALLBACK_IDENTICAL_TYPES
+from btfdedup.engine.state import FALLBACK_IDENTICAL_ARRAYS_STRUCTS, FALLBACK_IDENTICAL_TYPES
 from btfdedup.errors import BtfUsageError
 
 #: the version reproduced when none is asked for

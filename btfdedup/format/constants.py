@@ -8,8 +8,7 @@ validator checks per kernel version.
 from __future__ import annotations
 
 from enum import IntEnum
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 BTF_MAGIC = 0xEB9F
 #: The first two bytes of raw BTF in little- and big-endian byte order.
@@ -56,6 +55,8 @@ class Kind(IntEnum):
 
 
 BTF_KIND_MAX = int(Kind.ENUM64)
+#: The kernel's ``btf_type_is_modifier`` kinds (compiled code: ``kinds.pxd`` ``is_modifier``).
+MODIFIER_KINDS = frozenset({Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG})
 #: Number of slots in the per-kind lookup tables (kind is 7 bits wide).
 NR_KIND_SLOTS = KIND_MASK + 1
 
@@ -91,34 +92,58 @@ BTF_VAR_GLOBAL_ALLOCATED = 1
 BTF_VAR_GLOBAL_EXTERN = 2
 
 
-def _table(values: dict[Kind, int], default: int = 0) -> np.ndarray:
-    out = np.full(NR_KIND_SLOTS, default, dtype=np.int64)
-    for k, v in values.items():
-        out[int(k)] = v
-    return out
-
-
-#: Words after the 12-byte header that every record of the kind carries.
-KIND_FIXED_TAIL_WORDS = _table({Kind.INT: 1, Kind.ARRAY: 3, Kind.VAR: 1, Kind.DECL_TAG: 1})
-#: Words per vlen element.
-KIND_VLEN_WORDS = _table(
-    {
-        Kind.STRUCT: 3,
-        Kind.UNION: 3,
-        Kind.ENUM: 2,
-        Kind.FUNC_PROTO: 2,
-        Kind.DATASEC: 3,
-        Kind.ENUM64: 3,
-    }
-)
-#: Kinds this library knows the layout of without a layout section.
-KIND_KNOWN = np.zeros(NR_KIND_SLOTS, dtype=np.bool_)
-KIND_KNOWN[: BTF_KIND_MAX + 1] = True
+#: Words after the 12-byte header that every record of the kind carries, by kind number.
+FIXED_TAIL_WORDS: dict[int, int] = {Kind.INT: 1, Kind.ARRAY: 3, Kind.VAR: 1, Kind.DECL_TAG: 1}
+#: Words per vlen element, by kind number.
+VLEN_WORDS: dict[int, int] = {
+    Kind.STRUCT: 3,
+    Kind.UNION: 3,
+    Kind.ENUM: 2,
+    Kind.FUNC_PROTO: 2,
+    Kind.DATASEC: 3,
+    Kind.ENUM64: 3,
+}
 
 #: The layout table libbpf writes for kinds 0..19: (info_sz, elem_sz) in bytes.
 DEFAULT_LAYOUT: list[tuple[int, int]] = [
-    (int(KIND_FIXED_TAIL_WORDS[k]) * 4, int(KIND_VLEN_WORDS[k]) * 4) for k in range(BTF_KIND_MAX + 1)
+    (FIXED_TAIL_WORDS.get(k, 0) * 4, VLEN_WORDS.get(k, 0) * 4) for k in range(BTF_KIND_MAX + 1)
 ]
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    #: ``FIXED_TAIL_WORDS`` as an int64 array of ``NR_KIND_SLOTS`` entries.
+    KIND_FIXED_TAIL_WORDS: np.ndarray
+    #: ``VLEN_WORDS`` as an int64 array of ``NR_KIND_SLOTS`` entries.
+    KIND_VLEN_WORDS: np.ndarray
+    #: Kinds this library knows the layout of without a layout section (bool array).
+    KIND_KNOWN: np.ndarray
+
+
+def _kind_tables() -> dict[str, object]:
+    """The per-kind lookup arrays of the record scan, indexed by kind number."""
+    import numpy as np
+
+    fixed = np.zeros(NR_KIND_SLOTS, dtype=np.int64)
+    vlen = np.zeros(NR_KIND_SLOTS, dtype=np.int64)
+    for k, v in FIXED_TAIL_WORDS.items():
+        fixed[k] = v
+    for k, v in VLEN_WORDS.items():
+        vlen[k] = v
+    known = np.zeros(NR_KIND_SLOTS, dtype=np.bool_)
+    known[: BTF_KIND_MAX + 1] = True
+    return {"KIND_FIXED_TAIL_WORDS": fixed, "KIND_VLEN_WORDS": vlen, "KIND_KNOWN": known}
+
+
+def __getattr__(name: str) -> object:
+    """The numpy lookup arrays, built on first use (PEP 562): the rest of this module,
+    which the command line's start-up reads, does not need numpy."""
+    if name not in ("KIND_FIXED_TAIL_WORDS", "KIND_VLEN_WORDS", "KIND_KNOWN"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    tables = _kind_tables()
+    globals().update(tables)
+    return tables[name]
+
 
 #: Kinds whose size_or_type field is a type ID.
 KINDS_WITH_TYPE_FIELD = frozenset(

@@ -13,17 +13,22 @@ Like libbpf, each of the three must be ``SHT_PROGBITS`` (a ``SHT_NOBITS``
 and like cilium/ebpf, the BTF byte order must match the ELF's, and a section
 extending past the end of the file is an error rather than a short read.
 
-pyelftools (``ELFFile`` on a ``BytesIO``) parses the ELF and section headers,
-including extended section numbering (``e_shnum == 0``).  Section headers are
-walked directly instead of through ``iter_sections`` so that no typed section
-objects (symbol tables, notes, ...) are built: an unrelated malformed section
-cannot fail the load, and a vmlinux with 100,000 sections stays fast.  Any
-exception pyelftools raises becomes an :class:`~btfdedup.errors.ElfError`.
+The section header table is read with :mod:`struct` when it is plainly well
+formed (the common case, and the one a batch of thousands of modules pays for on
+every file); anything unusual (extended section numbering, ``e_shnum == 0``, an
+odd entry size, a name or section outside the file, a compressed or non-PROGBITS
+BTF section) goes to pyelftools (``ELFFile`` on a ``BytesIO``), which reads the
+same fields and words every error.  Section headers are walked directly instead of
+through ``iter_sections`` so that no typed section objects (symbol tables, notes,
+...) are built: an unrelated malformed section cannot fail the load, and a vmlinux
+with 100,000 sections stays fast.  Any exception pyelftools raises becomes an
+:class:`~btfdedup.errors.ElfError`.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass
 
 from elftools.elf.elffile import ELFFile
@@ -65,6 +70,67 @@ class ElfBtfSections:
     btf_base: ElfSection | None
 
 
+#: e_type values as pyelftools names them (others: the pyelftools path).
+_E_TYPES = {0: "ET_NONE", 1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN", 4: "ET_CORE"}
+_SHT_PROGBITS = 1
+_SHF_COMPRESSED = 0x800
+#: per EI_CLASS (1: 32-bit, 2: 64-bit): the ELF header after e_ident (e_type ..
+#: e_shstrndx), one section header (sh_name .. sh_entsize) and its size
+_LAYOUT = {
+    2: ("HHIQQQIHHHHHH", "IIQQQQIIQQ", 64),
+    1: ("HHIIIIIHHHHHH", "IIIIIIIIII", 40),
+}
+_WANTED_BYTES = {name.encode(): name for name in _WANTED}
+
+
+def _quick_sections(data: bytes, src: str) -> ElfBtfSections | None:
+    """:func:`find_btf_sections` by :mod:`struct`, or None when the file is anything
+    but plainly well formed (then pyelftools reads it and words the error).
+
+    For the files it accepts it finds what the pyelftools walk finds: section names
+    are read from the section name table as pyelftools reads them (up to the NUL,
+    from the name's offset in the file), and when a name occurs twice the last
+    section wins."""
+    if len(data) < 64 or data[:4] != b"\x7fELF" or data[4] not in _LAYOUT or data[5] not in (1, 2):
+        return None
+    bo = "<" if data[5] == 1 else ">"
+    ehdr, shdr, entsize = _LAYOUT[data[4]]
+    fields = struct.unpack_from(bo + ehdr, data, 16)
+    e_type, e_shoff, e_shentsize, e_shnum, e_shstrndx = fields[0], fields[5], fields[10], fields[11], fields[12]
+    if e_type not in _E_TYPES or e_shentsize != entsize or e_shnum == 0 or not 0 < e_shstrndx < min(e_shnum, 0xFF00):
+        return None
+    if e_shoff == 0 or e_shoff > len(data) or e_shnum * entsize > len(data) - e_shoff:
+        return None
+    table = data[e_shoff : e_shoff + e_shnum * entsize]
+    headers = list(struct.iter_unpack(bo + shdr, table))
+    # sh_name, sh_type, sh_flags, sh_offset, sh_size are fields 0, 1, 2, 4, 5
+    names_at = headers[e_shstrndx][4]
+    names_size = headers[e_shstrndx][5]
+    found: dict[str, ElfSection] = {}
+    for idx, h in enumerate(headers):
+        if h[0] >= names_size:
+            return None
+        start = names_at + h[0]
+        end = data.find(b"\0", start)
+        if start >= len(data) or end < 0:
+            return None
+        name = _WANTED_BYTES.get(data[start:end])
+        if name is None:
+            continue
+        off, size = h[4], h[5]
+        if h[1] != _SHT_PROGBITS or h[2] & _SHF_COMPRESSED or off > len(data) or size > len(data) - off:
+            return None
+        found[name] = ElfSection(name, idx, off, data[off : off + size])
+    return ElfBtfSections(
+        bo,
+        32 if data[4] == 1 else 64,
+        _E_TYPES[e_type],
+        found.get(BTF_SECTION),
+        found.get(BTF_EXT_SECTION),
+        found.get(BTF_BASE_SECTION),
+    )
+
+
 def find_btf_sections(data: bytes, source: str | None = None) -> ElfBtfSections:
     """Locate ``.BTF``, ``.BTF.ext`` and ``.BTF.base`` in an ELF image.
 
@@ -72,6 +138,9 @@ def find_btf_sections(data: bytes, source: str | None = None) -> ElfBtfSections:
     non-PROGBITS BTF section and for section data beyond the end of the file.
     """
     src = source or "<bytes>"
+    quick = _quick_sections(data, src)
+    if quick is not None:
+        return quick
     try:
         elf = ELFFile(io.BytesIO(data))
         byteorder = "<" if elf.little_endian else ">"

@@ -49,7 +49,8 @@ STDIN_PATH = "-"
 def read_file(path: str) -> bytes:
     """Read ``path`` whole (``-`` is standard input), with a clear error for
     missing, unreadable or oversized files.  Pipes and character devices have
-    no size to check up front, so the read itself stops one byte past the limit."""
+    no size to check up front, so the read itself stops one byte past the limit
+    (as it does for a regular file that grows while it is read)."""
     try:
         if path == STDIN_PATH:
             data = sys.stdin.buffer.read(MAX_INPUT_SIZE + 1)
@@ -58,7 +59,12 @@ def read_file(path: str) -> bytes:
             if size > MAX_INPUT_SIZE:
                 raise BtfFormatError(f"file is {size} bytes, larger than the {MAX_INPUT_SIZE}-byte limit", source=path)
             with open(path, "rb") as f:
-                data = f.read(MAX_INPUT_SIZE + 1)
+                # Read at the size the file has (one byte more shows that it grew):
+                # asking for the limit reserves that much memory for every read, 4 GiB
+                # per module of a batch.  Devices and pipes say 0 and read to the limit.
+                data = f.read(size + 1) if size else b""
+                if not size or len(data) > size:
+                    data += f.read(MAX_INPUT_SIZE + 1 - len(data))
         if len(data) > MAX_INPUT_SIZE:
             raise BtfFormatError(f"input is larger than the {MAX_INPUT_SIZE}-byte limit", source=path)
         return data
@@ -152,16 +158,32 @@ def load(src: str | os.PathLike[str] | bytes | bytearray | memoryview, base: Btf
             from btfdedup.io import sysfs
 
             base_btf = sysfs.auto_base(path)
-        data = compressed.maybe_decompress(read_file(path), path)
+        data = read_input(path)
+    return load_data(data, path, base_btf)
+
+
+def read_input(path: str) -> bytes:
+    """The contents of ``path`` (``-`` is standard input) as :func:`load` parses them:
+    read whole (:func:`read_file`) and decompressed when compressed."""
+    from btfdedup.io.compressed import maybe_decompress
+
+    return maybe_decompress(read_file(path), path)
+
+
+def load_data(data: bytes, source: str, base: Btf | None = None) -> Btf:
+    """Parse the (decompressed) contents ``data`` of the input ``source``, split on
+    ``base`` when given: raw BTF, or the ``.BTF`` of an ELF.  This is :func:`load`
+    once the file is read; a caller that tries one input two ways (standalone, then
+    on a base) reads and decompresses it once."""
     if data[:2] in BTF_MAGIC_BYTES:
-        return parse_blob(data, base=base_btf, source=path)
+        return parse_blob(data, base=base, source=source)
     if data[:4] == b"\x7fELF":
         from btfdedup.io import elf
 
-        return elf.load_elf(data, base=base_btf, source=path)
+        return elf.load_elf(data, base=base, source=source)
     raise BtfFormatError(
         "neither raw BTF (magic 9f eb / eb 9f) nor an ELF object (\\x7fELF), nor xz/zstd/gzip compressed",
-        source=path,
+        source=source,
         offset=0,
     )
 

@@ -61,9 +61,7 @@ _DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 def btf_to_bytes(btf: Btf) -> bytes:
     """Raw bytes of ``btf``'s own types and strings."""
-    from btfdedup.io.raw import header_of
-
-    hdr = header_of(btf)
+    hdr = btf.header()
     words = btf.words
     if btf.byteorder == ">":
         body = words.astype(">u4").tobytes()

@@ -14,8 +14,6 @@ from __future__ import annotations
 import errno as errno_mod
 import os
 
-import numpy as np
-
 from btfdedup.errors import KernelError
 from btfdedup.format.constants import Kind
 from btfdedup.kernel import syscall as sc
@@ -27,7 +25,12 @@ ANCHOR_MAP_NAME = "btf_anchor"
 
 
 def find_u32_int(data: bytes) -> int:
-    """Type ID of a 32-bit INT with size 4 and no bit offset, or 0 if the blob has none."""
+    """Type ID of a 32-bit INT with size 4 and no bit offset, or 0 if the blob has none.
+
+    The blob is parsed (numpy and the compiled record scan): imported here, so that
+    the rest of :mod:`btfdedup.kernel` stays a ctypes-only import."""
+    import numpy as np
+
     from btfdedup.io.raw import parse_raw
 
     btf = parse_raw(data, source="<kernel BTF>")

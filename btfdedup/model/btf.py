@@ -21,13 +21,14 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from btfdedup.errors import BtfUsageError
 from btfdedup.format.constants import (
     BTF_HDR_LEN_CLASSIC,
+    BTF_HDR_LEN_LAYOUT,
     BTF_VERSION,
     KIND_MASK,
     KIND_NAMES,
@@ -35,6 +36,9 @@ from btfdedup.format.constants import (
     VLEN_MASK,
     Kind,
 )
+from btfdedup.format.header import BtfHeader
+from btfdedup.model.build import check_references, check_strings, parse_layout, record_boundaries
+from btfdedup.model.records import KindSizes
 from btfdedup.model.strings import StringTable
 
 if TYPE_CHECKING:
@@ -292,6 +296,25 @@ class Btf:
         return out
 
     # ------------------------------------------------------------------ output
+    def header(self) -> BtfHeader:
+        """The header :meth:`to_bytes` writes: sections in the order type, layout,
+        strings, with no bytes between or after them."""
+        type_len = self.type_len
+        layout_len = len(self.layout)
+        has_layout_fields = self.hdr_len >= BTF_HDR_LEN_LAYOUT
+        return BtfHeader(
+            byteorder=self.byteorder,
+            version=self.version,
+            flags=0,
+            hdr_len=self.hdr_len,
+            type_off=0,
+            type_len=type_len,
+            str_off=type_len + layout_len,
+            str_len=len(self.strings),
+            layout_off=(type_len if layout_len else self.layout_off_hint) if has_layout_fields else 0,
+            layout_len=layout_len if has_layout_fields else 0,
+        )
+
     def to_bytes(self) -> bytes:
         """Raw BTF bytes (only this object's own types and strings, as libbpf writes)."""
         from btfdedup.io.writer import btf_to_bytes
@@ -329,15 +352,60 @@ class Btf:
         *,
         base: Btf | None = None,
         type_start: np.ndarray | None = None,
-        **kwargs: Any,
+        byteorder: str = "<",
+        hdr_len: int = BTF_HDR_LEN_CLASSIC,
+        layout: bytes = b"",
+        layout_table: list[tuple[int, int]] | None = None,
+        layout_off_hint: int = 0,
+        version: int = BTF_VERSION,
+        source: str | None = None,
+        type_base_offset: int = 0,
+        str_base_offset: int = 0,
+        strs_deduped: bool | None = None,
+        check: bool = True,
     ) -> Btf:
-        """Build from a native-order type section and a string blob.
+        """Build and check a BTF from a native-order type section and a string blob.
 
-        ``type_start`` is recomputed by scanning when not given.
+        This is how every parsed or computed :class:`Btf` comes to be (the raw reader
+        decodes the bytes and calls it).  The string blob's framing and the record
+        boundaries are always checked: ``type_start`` is scanned from the words when
+        not given, and checked against them when given.  ``check`` adds the range
+        checks of every string offset and type-ID field (:func:`~btfdedup.model.build.check_references`);
+        callers pass False only for what is valid by construction (dedup, merge output).
+        ``layout`` is the layout section's bytes (``layout_table``, when given, its
+        decoded entries); ``type_base_offset``/``str_base_offset`` are where the sections
+        sat in the source file, so errors can name file offsets.
         """
-        from btfdedup.io.raw import build_btf
-
-        return build_btf(np.ascontiguousarray(words, dtype=np.uint32), strings, base=base, type_start=type_start, **kwargs)
+        words = np.ascontiguousarray(words, dtype=np.uint32)
+        check_strings(strings, base, source, str_base_offset)
+        if layout_table is None and layout:
+            # Callers rebuilding a parsed object pass its layout bytes only.
+            layout_table = parse_layout(layout, byteorder, source, 0)
+        start_id = base.type_cnt if base is not None else 1
+        str_start = base.strings.end_off if base is not None else 0
+        type_start, kind, fields_ok = record_boundaries(
+            words, type_start, KindSizes(layout_table), source=source, start_id=start_id,
+            type_base_offset=type_base_offset, str_end=str_start + len(strings) if check else None,
+        )
+        btf = cls(
+            words,
+            type_start,
+            StringTable(strings, str_start, base.strings if base is not None else None),
+            base=base,
+            byteorder=byteorder,
+            hdr_len=hdr_len,
+            layout=layout,
+            layout_off_hint=layout_off_hint,
+            version=version,
+            source=source,
+            strs_deduped=strs_deduped,
+        )
+        if kind is not None:
+            # The scan computed the kind column on the way: keep it rather than recompute it.
+            btf.kind = kind
+        if check:
+            check_references(btf, type_base_offset, fields_ok=fields_ok)
+        return btf
 
     def __repr__(self) -> str:
         split = f" split on {self.base.nr_types} base types" if self.base is not None else ""

@@ -3,7 +3,9 @@
 The order produced is libbpf's field-iterator order (``btf_iter.c``): type by type,
 and inside a type, ascending position.  That order decides how the strings phase
 of dedup numbers strings, so every consumer (reader checks, merge, dedup, remap,
-validator) uses these gathers instead of walking records one by one.
+validator) takes field positions from the tables here: vectorized through these
+gathers, or record by record in the compiled walks (:mod:`btfdedup.model.scan`,
+:mod:`btfdedup.append_walk`), which receive the same tables.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
-from btfdedup.format.constants import KIND_MASK, KIND_SHIFT, NR_KIND_SLOTS, VLEN_MASK, Kind
+from btfdedup.format.constants import NR_KIND_SLOTS, Kind
+from btfdedup.model import scan
 
 if TYPE_CHECKING:
     from btfdedup.model.btf import Btf
@@ -107,48 +109,19 @@ def elements(btf: Btf, kinds: tuple[Kind, ...]) -> tuple[np.ndarray, np.ndarray,
     return owner, j, first
 
 
-@njit(cache=True, nogil=True)
-def _first_bad_field(words, type_start, str_end, str_floor, type_cnt, tid_first, tid_stride, tid_fixed,
-                     tid_per_vlen, str_stride, str_per_vlen):  # type: ignore[no-untyped-def]
-    # numba does no bounds checking.  Every index is in range because type_start
-    # comes from scan_records or passed records.first_bad_start: each record spans
-    # [p, type_start[i + 1]) with the exact size its kind and vlen give, and every
-    # position below is p + c + stride * j with j < count, which the per-kind
-    # tables keep inside that span (e.g. STRUCT member types p + 4 + 3j <= p + 3vlen + 1).
-    # Kinds sized only through a layout section have zero counts in every table.
-    n = type_start.shape[0] - 1
-    for i in range(n):
-        p = type_start[i]
-        info = words[p + 1]
-        k = (info >> KIND_SHIFT) & KIND_MASK
-        vlen = info & VLEN_MASK
-        off = words[p]
-        if off >= str_end or (off < str_floor and off != 0):
-            return 1, i, p
-        cnt = str_per_vlen[k] * vlen
-        for j in range(cnt):
-            q = p + 3 + str_stride[k] * j
-            off = words[q]
-            if off >= str_end or (off < str_floor and off != 0):
-                return 1, i, q
-        cnt = tid_fixed[k] + tid_per_vlen[k] * vlen
-        for j in range(cnt):
-            q = p + tid_first[k] + tid_stride[k] * j
-            if words[q] >= type_cnt:
-                return 2, i, q
-    return 0, -1, -1
-
-
 def first_bad_field(btf: Btf) -> tuple[int, int, int]:
-    """First field breaking a range rule, in iterator order.
+    """First field breaking a range rule, in iterator order (compiled walk).
 
     Returns ``(what, local_index, word_pos)``: what is 0 (all good), 1 (a string
-    offset past the string section) or 2 (a type ID past the last type).
+    offset past the string section), 2 (a type ID past the last type) or 3 (record
+    ``local_index`` does not lie inside the type section or cannot hold the fields
+    its kind and vlen give: ``btf.type_start`` does not describe ``btf.words``,
+    which a checked construction never lets through).
     """
-    floor = 0
-    what, i, q = _first_bad_field(
-        btf.words, btf.type_start, np.uint32(min(btf.strings.end_off, 0xFFFFFFFF)), np.uint32(floor),
-        np.uint32(min(btf.type_cnt, 0xFFFFFFFF)), TID_FIRST, TID_STRIDE, TID_FIXED, TID_PER_VLEN,
-        STR_STRIDE, STR_PER_VLEN,
+    words = np.ascontiguousarray(btf.words, dtype=np.uint32)
+    type_start = np.ascontiguousarray(btf.type_start, dtype=np.int64)
+    what, i, q = scan.first_bad_field(
+        words, type_start, btf.strings.end_off, btf.type_cnt,
+        TID_FIRST, TID_STRIDE, TID_FIXED, TID_PER_VLEN, STR_STRIDE, STR_PER_VLEN,
     )
-    return int(what), int(i), int(q)
+    return what, i, q

@@ -2,13 +2,15 @@
 
 A record's size depends on its kind and vlen, which sit at its own start, so the
 boundaries can only be found walking from the first record.  The walk is compiled
-with numba; everything after it (field gathers, checks) is vectorized numpy.
+(:mod:`btfdedup.model.scan`); everything after it (field gathers, checks) is
+vectorized numpy.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
-from numba import njit
 
 from btfdedup.format.constants import (
     KIND_FIXED_TAIL_WORDS,
@@ -19,12 +21,8 @@ from btfdedup.format.constants import (
     NR_KIND_SLOTS,
     VLEN_MASK,
 )
-
-#: scan_records error codes
-SCAN_OK = 0
-SCAN_UNKNOWN_KIND = 1
-SCAN_OVERRUN = 2
-SCAN_HEADER_OVERRUN = 3
+from btfdedup.model import scan
+from btfdedup.model.fields import STR_PER_VLEN, STR_STRIDE, TID_FIRST, TID_FIXED, TID_PER_VLEN, TID_STRIDE
 
 
 class KindSizes:
@@ -51,49 +49,43 @@ class KindSizes:
         self.known[0] = 0
 
 
-@njit(cache=True, nogil=True)
-def _scan(words, fixed_words, vlen_words, known):  # type: ignore[no-untyped-def]
-    # numba does no bounds checking, so every index below is proven in range:
-    # words[pos + 1] only after pos + 3 <= n_words; kind is masked to 7 bits and
-    # the tables have 128 slots; size is at most 3 + 63 + 0xFFFFFF * 63 (layout
-    # sizes are u8 / 4), far from int64 overflow, and at least 3, so the walk
-    # always advances and n never exceeds n_words // 3.
-    n_words = words.shape[0]
-    # Every record is at least 3 words, which bounds the count.
-    starts = np.empty(n_words // 3 + 2, dtype=np.int64)
-    pos = 0
-    n = 0
-    while pos < n_words:
-        if pos + 3 > n_words:
-            starts[n] = pos
-            return starts[: n + 1], n, SCAN_HEADER_OVERRUN, pos
-        info = words[pos + 1]
-        kind = (info >> KIND_SHIFT) & KIND_MASK
-        if known[kind] == 0:
-            starts[n] = pos
-            return starts[: n + 1], n, SCAN_UNKNOWN_KIND, pos
-        vlen = info & VLEN_MASK
-        size = 3 + fixed_words[kind] + vlen * vlen_words[kind]
-        if size > n_words - pos:
-            starts[n] = pos
-            return starts[: n + 1], n, SCAN_OVERRUN, pos
-        starts[n] = pos
-        n += 1
-        pos += size
-    starts[n] = pos
-    return starts[: n + 1], n, SCAN_OK, pos
+class Scan(NamedTuple):
+    """What :func:`scan_records` found."""
+
+    #: int64 word offsets of the ``n`` complete records, then the end of the last one
+    #: (or, after an error, the offset of the record that broke the walk)
+    type_start: np.ndarray
+    #: uint8 kind of each of the ``n`` records: the ``Btf.kind`` column, for free
+    kind: np.ndarray
+    #: number of complete records
+    n: int
+    #: a ``SCAN_*`` code
+    err: int
+    #: word offset of the offending record (the end when ``err`` is ``SCAN_OK``)
+    err_word: int
+    #: True when the walk also range-checked every field and all passed
+    fields_ok: bool
 
 
-def scan_records(words: np.ndarray, sizes: KindSizes | None = None) -> tuple[np.ndarray, int, int, int]:
-    """Find record starts in ``words`` (native uint32).
+def scan_records(words: np.ndarray, sizes: KindSizes | None = None, *, str_end: int | None = None,
+                 start_id: int = 1) -> Scan:
+    """Find the record boundaries (and kinds) of ``words`` (native uint32, contiguous).
 
-    Returns ``(type_start, n, err, err_word)``: ``type_start[:n]`` are the word
-    offsets of the ``n`` complete records and ``type_start[n]`` the end; ``err`` is
-    a ``SCAN_*`` code, ``err_word`` the word offset of the offending record.
+    With ``str_end``, the same pass range-checks every field as
+    :func:`btfdedup.model.fields.first_bad_field` does (string offsets below
+    ``str_end``, type IDs below ``start_id`` plus the record count): ``fields_ok``
+    True spares that second walk; False means it must find the bad field.
     """
     sizes = sizes or KindSizes()
-    starts, n, err, where = _scan(words, sizes.fixed_words, sizes.vlen_words, sizes.known)
-    return starts, int(n), int(err), int(where)
+    words = np.ascontiguousarray(words, dtype=np.uint32)
+    if str_end is None:
+        starts, kind, n, err, where = scan.scan(words, sizes.fixed_words, sizes.vlen_words, sizes.known)
+        return Scan(starts, kind, n, err, where, False)
+    starts, kind, n, err, where, ok = scan.scan_checked(
+        words, sizes.fixed_words, sizes.vlen_words, sizes.known, str_end, start_id,
+        TID_FIRST, TID_STRIDE, TID_FIXED, TID_PER_VLEN, STR_STRIDE, STR_PER_VLEN,
+    )
+    return Scan(starts, kind, n, err, where, ok)
 
 
 def record_sizes_words(info: np.ndarray, sizes: KindSizes | None = None) -> np.ndarray:
@@ -105,37 +97,15 @@ def record_sizes_words(info: np.ndarray, sizes: KindSizes | None = None) -> np.n
     return 3 + sizes.fixed_words[kind] + vlen * sizes.vlen_words[kind]
 
 
-@njit(cache=True, nogil=True)
-def _first_bad_start(words, ts, fixed_words, vlen_words, known):  # type: ignore[no-untyped-def]
-    # Every read is guarded: words[p + 1] only after 0 <= p and p + 3 <= n_words.
-    n_words = words.shape[0]
-    m = ts.shape[0]
-    if m == 0 or ts[0] != 0:
-        return 0
-    for i in range(m - 1):
-        p = ts[i]
-        if p < 0 or p + 3 > n_words:
-            return i
-        info = words[p + 1]
-        kind = (info >> KIND_SHIFT) & KIND_MASK
-        if known[kind] == 0:
-            return i
-        size = 3 + fixed_words[kind] + (info & VLEN_MASK) * vlen_words[kind]
-        if ts[i + 1] != p + size:
-            return i
-    if ts[m - 1] != n_words:
-        return m - 1
-    return -1
-
-
 def first_bad_start(words: np.ndarray, type_start: np.ndarray, sizes: KindSizes | None = None) -> int:
     """Check caller-supplied record boundaries before anything indexes with them.
 
     Returns -1 when ``type_start`` is exactly what :func:`scan_records` would
     produce for ``words`` (starts at 0, ends at ``len(words)``, every step is the
     record size its kind and vlen give, every kind sizable), else the index of the
-    first wrong entry.  The compiled field walks trust these boundaries, so a
-    wrong one must never reach them.
+    first wrong entry.  Code that locates fields through the boundaries relies on
+    this exact tiling (the compiled walks only check that each record lies inside
+    the section and holds its fields).
     """
     sizes = sizes or KindSizes()
     ts = np.asarray(type_start)
@@ -143,4 +113,4 @@ def first_bad_start(words: np.ndarray, type_start: np.ndarray, sizes: KindSizes 
         return 0
     words = np.ascontiguousarray(words, dtype=np.uint32)
     ts = np.ascontiguousarray(ts, dtype=np.int64)
-    return int(_first_bad_start(words, ts, sizes.fixed_words, sizes.vlen_words, sizes.known))
+    return scan.first_bad_start(words, ts, sizes.fixed_words, sizes.vlen_words, sizes.known)

@@ -1,15 +1,18 @@
-"""Offline BTF validation with the kernel's rules: ``validate(blob) -> [Problem]``.
+"""Offline BTF validation with the kernel's rules: ``validate(blob) -> ProblemList`` (a sequence of Problem).
 
 Reproduces what ``BPF_BTF_LOAD`` (``btf_parse`` in kernel/bpf/btf.c) checks, in
 the kernel's order and words: header and section tiling (:mod:`.header`), the
-string section, per-record ``check_meta`` (:mod:`.meta` and the per-kind
-modules), the resolution DFS with member/array/DATASEC/DECL_TAG/FUNC_PROTO
-checks (:mod:`.resolve`) and the type-tag chain rule (:mod:`.tags`).  With a
-``base`` the blob is checked as split (module) BTF the way ``btf_parse_module``
-does: header, strings, metas and type tags, no resolution pass.
+string section, the record walk (:mod:`.walk`) and per-record ``check_meta``
+(:mod:`.meta`, compiled in :mod:`.meta_checks`), the resolution DFS with
+member/array/DATASEC/DECL_TAG/FUNC_PROTO checks (:mod:`.resolve`), the type-tag
+chain rule (:mod:`.tags`) and the special fields of structs (:mod:`.fields`).
+With a ``base`` the blob is checked as split (module) BTF the way
+``btf_parse_module`` does: header, strings, metas and type tags, no resolution pass.
 
 The kernel stops at its first error; :func:`validate` reports every problem it
 can still locate, and the first one is the kernel's (same verdict, same reason).
+The compiled passes return their findings as columns, kept as such in a
+:class:`ProblemList` until a caller reads a row (:mod:`.problem`).
 Rules that changed across kernel releases come from :mod:`.rules`.
 """
 
@@ -22,48 +25,38 @@ from pathlib import Path
 import numpy as np
 
 from btfdedup.errors import BtfError
-from btfdedup.format.constants import BTF_MAX_NAME_OFFSET, BTF_MAX_TYPE, KIND_NAMES, Kind
+from btfdedup.format import constants
+from btfdedup.format.constants import BTF_MAX_TYPE
 from btfdedup.model.btf import Btf
-from btfdedup.verifier import array as _array
-from btfdedup.verifier import composite as _composite
-from btfdedup.verifier import datasec as _datasec
-from btfdedup.verifier import enum as _enum
 from btfdedup.verifier import fields as _fields
-from btfdedup.verifier import func as _func
-from btfdedup.verifier import ref as _ref
-from btfdedup.verifier import scalar as _scalar
+from btfdedup.verifier import meta_checks as _meta_checks
+from btfdedup.verifier import resolve as _resolve
 from btfdedup.verifier import tags as _tags
 from btfdedup.verifier.header import check_header
-from btfdedup.verifier.meta import Finding, KindCheck, MetaContext, check_all_metas
-from btfdedup.verifier.problem import Problem
-from btfdedup.verifier.resolve import ENTRY_REASONS, MEMBER_REASONS, R_ARG, R_INTERNAL, REASONS, resolve_all
+from btfdedup.verifier.meta import MetaContext
+from btfdedup.verifier.problem import CTX_ENTRY, CTX_MEMBER, Located, Problem, ProblemList, Rule
 from btfdedup.verifier.rules import RuleSet, parse_version, rules_for
 from btfdedup.verifier.strings import NameTable, SplitNames
 from btfdedup.verifier.walk import WALK_OK
 
-__all__ = ["Problem", "RuleSet", "parse_version", "rules_for", "validate", "is_valid"]
+__all__ = ["Problem", "ProblemList", "RuleSet", "parse_version", "rules_for", "validate", "is_valid"]
 
-KIND_CHECKS: dict[int, KindCheck] = {
-    Kind.INT: _scalar.check_int,
-    Kind.PTR: _ref.check_ref,
-    Kind.ARRAY: _array.check_array,
-    Kind.STRUCT: _composite.check_struct,
-    Kind.UNION: _composite.check_struct,
-    Kind.ENUM: _enum.check_enum,
-    Kind.FWD: _ref.check_fwd,
-    Kind.TYPEDEF: _ref.check_ref,
-    Kind.VOLATILE: _ref.check_ref,
-    Kind.CONST: _ref.check_ref,
-    Kind.RESTRICT: _ref.check_ref,
-    Kind.FUNC: _func.check_func,
-    Kind.FUNC_PROTO: _func.check_func_proto,
-    Kind.VAR: _datasec.check_var,
-    Kind.DATASEC: _datasec.check_datasec,
-    Kind.FLOAT: _scalar.check_float,
-    Kind.DECL_TAG: _tags.check_decl_tag,
-    Kind.TYPE_TAG: _ref.check_ref,
-    Kind.ENUM64: _enum.check_enum,
-}
+#: Phases of the type rows (1-based phase numbers of :class:`ProblemList`) and how their codes read.
+PH_META, PH_RESOLVE, PH_TAGS = 1, 2, 3
+PHASES: tuple[tuple[str, dict[int, Rule]], ...] = (
+    ("meta", {code: Rule(text, err) for code, (text, err) in _meta_checks.META_REASONS.items()}),
+    (
+        "resolve",
+        {
+            code: Rule(text.replace("{}", "{0}"), _resolve.errno_of(code), code != _resolve.R_INTERNAL)
+            for code, text in _resolve.REASONS.items()
+        },
+    ),
+    (
+        "type_tags",
+        {code: Rule(text, err, code != _tags.TAGS_MISSING) for code, (text, err) in _tags.TAG_REASONS.items()},
+    ),
+)
 
 
 def _blob_of(obj: Btf | bytes | bytearray | memoryview | str | Path) -> bytes:
@@ -104,11 +97,11 @@ def _base_columns(base: Btf) -> tuple[np.ndarray, np.ndarray]:
     while b is not None:
         levels.append(b)
         b = b.base
-    kinds = [np.zeros(1, dtype=np.int64)]
-    refs = [np.zeros(1, dtype=np.int64)]
+    kinds = [np.zeros(1, dtype=np.uint8)]
+    refs = [np.zeros(1, dtype=np.uint32)]
     for lvl in reversed(levels):
-        kinds.append(lvl.kind.astype(np.int64))
-        refs.append(lvl.size_type.astype(np.int64))
+        kinds.append(lvl.kind.astype(np.uint8))
+        refs.append(lvl.size_type.astype(np.uint32))
     return np.concatenate(kinds), np.concatenate(refs)
 
 
@@ -118,7 +111,7 @@ def validate(
     base: Btf | bytes | str | Path | None = None,
     kernel_version: tuple[int, int] | str | None = None,
     stop_at_first: bool = False,
-) -> list[Problem]:
+) -> ProblemList:
     """Every problem the kernel's BTF verifier would report for this blob (empty list: accepted).
 
     ``btf_or_bytes`` is raw BTF (bytes or a path) or a :class:`Btf` (checked as
@@ -127,6 +120,10 @@ def validate(
     section found").  ``base`` makes it split BTF on that base, as module
     BTF is loaded.  ``kernel_version`` picks the rule set (default: the running
     kernel, 6.18 off Linux).  ``stop_at_first`` stops like the kernel does.
+
+    The result is a :class:`ProblemList`: it reads like a list of :class:`Problem`
+    (indexing, slicing, iteration, ``== []``), and builds each Problem only when
+    it is read, so millions of problems cost columns, not objects.
 
     >>> import btfdedup
     >>> base = btfdedup.load("corpora/modules/vmlinux-6.1.btf.xz")
@@ -150,7 +147,9 @@ def validate(
             try:
                 base_btf = load(str(base) if isinstance(base, Path) else base)
             except BtfError as e:
-                return [Problem(reason=f"base BTF is unreadable: {e}", phase="base", errno=errno_mod.EINVAL)]
+                out = ProblemList()
+                out.add_objects([Problem(reason=f"base BTF is unreadable: {e}", phase="base", errno=errno_mod.EINVAL)])
+                return out
     dropped = (btf_or_bytes.trailing_len, btf_or_bytes.gap_len) if isinstance(btf_or_bytes, Btf) else (0, 0)
     return _Run(data, base_btf, rules, stop_at_first, dropped).problems
 
@@ -168,120 +167,112 @@ class _Run:
     def __init__(
         self, data: bytes, base: Btf | None, rules: RuleSet, stop_at_first: bool, dropped: tuple[int, int] = (0, 0)
     ) -> None:
-        self.problems: list[Problem] = []
+        self.problems = ProblemList(PHASES)
         self.stop_at_first = stop_at_first
         split = base is not None
         sec = check_header(data, rules, split=split, trailing_len=dropped[0], gap_len=dropped[1])
-        if self._add(sec.problems) or not sec.usable:
+        self.problems.add_objects(sec.problems)
+        if self._stop() or not sec.usable:
             return
-        own_strings = data[sec.str_off : sec.str_off + sec.str_len]
-        own_names = NameTable(own_strings, rules)
+        view = memoryview(data)
+        own_names = NameTable(bytes(view[sec.str_off : sec.str_off + sec.str_len]), rules)
         names: NameTable | SplitNames = own_names
         if base is not None:
             names = SplitNames(_base_cache(base, rules)[0], own_names)
         start_id = base.type_cnt if base is not None else 1
-        ctx = MetaContext(data[sec.type_off : sec.type_off + sec.type_len], names, rules, start_id)
+        ctx = MetaContext(view[sec.type_off : sec.type_off + sec.type_len], names, rules, start_id)
         self.ctx = ctx
-        findings = check_all_metas(ctx, KIND_CHECKS)
+        self.located = Located(start_id, ctx.nt, ctx.kind, ctx.name_off, names.text, names.size)
+        self.problems.locate(self.located)
+        rows = ctx.check()
         over = BTF_MAX_TYPE - start_id
         if ctx.nt > over >= 0:
-            findings.append(Finding(over, "Exceeded max num of types", errno_mod.E2BIG))
-            findings.sort(key=lambda f: f.local)
-        if self._add([self._meta_problem(f) for f in findings]):
-            return
-        if ctx.stop != WALK_OK:
+            rows.insert(over, _meta_checks.META_MAX_TYPES)
+        self.problems.add_rows(
+            PH_META,
+            code=rows.code,
+            local=rows.local,
+            arg=rows.arg,
+            arg2=rows.arg2,
+            ctx_kind=rows.ctx_kind,
+            ctx_a=rows.ctx_a,
+            ctx_b=rows.ctx_b,
+        )
+        del rows
+        if self._stop() or ctx.stop != WALK_OK:
             return
         if base is None:
-            if self._add(self._resolve(ctx)):
+            self._resolve(ctx)
+            if self._stop():
                 return
-            kind_g = np.concatenate([[0], ctx.kind]).astype(np.int64)
-            ref_g = np.concatenate([[0], ctx.size_type]).astype(np.int64)
+            kind_g, ref_g = ctx.kind_g, ctx.size_type_g
         else:
             _names, bk, br = _base_cache(base, rules)
-            kind_g = np.concatenate([bk, ctx.kind]).astype(np.int64)
-            ref_g = np.concatenate([br, ctx.size_type]).astype(np.int64)
-        rows = _tags.type_tag_chains(kind_g, ref_g, start_id, stop_at_first)
-        probs = []
-        for tid, code in rows:
-            reason, err = _tags.TAG_REASONS[int(code)]
-            local = int(tid) - start_id
-            probs.append(self._problem(local, reason, err, "type_tags", None, logged=int(code) != _tags.TAGS_MISSING))
-        if self._add(probs) or base is not None:
+            kind_g = np.concatenate([bk, ctx.kind])
+            ref_g = np.concatenate([br, ctx.size_type])
+        tids, codes = _tags.type_tag_chains(kind_g, ref_g, start_id, stop_at_first)
+        self.problems.add_rows(PH_TAGS, code=codes, local=tids - start_id)
+        if self._stop() or base is not None:
             return
-        self._add(
+        self.problems.add_objects(
             [
-                self._problem(local, reason, err, "struct_metas", None, logged=False)
+                self._object_problem(local, reason, err, "struct_metas")
                 for local, reason, err in _fields.check_struct_metas(ctx)
             ]
         )
+        self._stop()
 
-    def _add(self, probs: list[Problem]) -> bool:
-        """Append; True when validation should stop (stop_at_first and something was found)."""
-        seen = {(p.type_id, p.reason, p.context) for p in self.problems}
-        for p in probs:
-            key = (p.type_id, p.reason, p.context)
-            if key not in seen:
-                seen.add(key)
-                self.problems.append(p)
-        if self.stop_at_first and self.problems:
-            del self.problems[1:]
+    def _stop(self) -> bool:
+        """Drop repeated rows; True when validation should stop (stop_at_first and something was found)."""
+        self.problems.dedup()
+        if self.stop_at_first and len(self.problems):
+            self.problems.truncate(1)
             return True
         return False
 
-    def _problem(
-        self, local: int, reason: str, err: int, phase: str, context: str | None, *, logged: bool = True
-    ) -> Problem:
+    def _object_problem(self, local: int, reason: str, err: int, phase: str) -> Problem:
+        """A type problem with free-form words (special fields), located like the coded rows."""
         ctx = self.ctx
-        tid = ctx.start_id + local
-        if local >= ctx.nt:
-            return Problem(reason=reason, type_id=tid, errno=err, phase=phase, context=context, logged=logged)
-        k = int(ctx.kind[local])
-        kind = KIND_NAMES.get(k, f"KIND{k}") if 0 < k <= 19 else f"KIND{k}"
-        name = None
-        off = int(ctx.name_off[local])
-        if off and off <= BTF_MAX_NAME_OFFSET and off < ctx.names.size:
-            name = ctx.names.text(off)
+        kind, name = self.located.kind_and_name(local)
         return Problem(
-            reason=reason, type_id=tid, kind=kind, name=name, errno=err, phase=phase, context=context, logged=logged
+            reason=reason,
+            type_id=ctx.start_id + local,
+            kind=kind,
+            name=name,
+            errno=err,
+            phase=phase,
+            logged=False,
         )
 
-    def _meta_problem(self, f: Finding) -> Problem:
-        return self._problem(f.local, f.reason, f.errno, "meta", f.context)
-
-    def _resolve(self, ctx: MetaContext) -> list[Problem]:
+    def _resolve(self, ctx: MetaContext) -> None:
         n = ctx.nt + 1
-        kind_g = np.zeros(n, dtype=np.int64)
-        kind_g[1:] = ctx.kind
-        info_g = np.zeros(n, dtype=np.int64)
-        info_g[1:] = ctx.info
-        st_g = np.zeros(n, dtype=np.int64)
-        st_g[1:] = ctx.size_type
         tstart_g = np.zeros(n, dtype=np.int64)
         tstart_g[1:] = ctx.start
-        pbad = np.zeros(len(ctx.words), dtype=np.uint8)
-        fp = np.flatnonzero(ctx.kind == Kind.FUNC_PROTO)
-        if len(fp):
-            _owner, _ei, pos = ctx.elements(fp, 2)
-            poff = ctx.words[pos].astype(np.int64)
-            bad = (poff != 0) & (~ctx.names.valid_offset(poff) | ~ctx.names.identifier(poff))
-            pbad[pos[bad]] = 1
-        rows = resolve_all(kind_g, info_g, st_g, ctx.words, tstart_g, pbad, self.stop_at_first)
-        out = []
-        for lid, code, extra, err in rows:
-            code = int(code)
-            local = int(lid) - 1
-            reason = REASONS[code].format(int(extra)) if code == R_ARG else REASONS[code]
-            context = None
-            if code in MEMBER_REASONS and extra >= 0:
-                context = self._member_context(local, int(extra), 3, name_word=0)
-            elif code in ENTRY_REASONS and extra >= 0:
-                context = f"entry #{int(extra)}"
-            out.append(self._problem(local, reason, int(err), "resolve", context, logged=code != R_INTERNAL))
-        return out
-
-    def _member_context(self, local: int, i: int, stride: int, name_word: int) -> str:
-        ctx = self.ctx
-        pos = int(ctx.start[local]) + 3 + stride * i + name_word
-        off = int(ctx.words[pos])
-        name = ctx.names.text(off) if off else None
-        return f"member #{i} '{name}'" if name else f"member #{i}"
+        bad_param_g = np.full(n, -1, dtype=np.int32)
+        bad_param_g[1:] = ctx.bad_param
+        lid, code, extra = _resolve.resolve_all(
+            ctx.kind_g,
+            ctx.info_g,
+            ctx.size_type_g,
+            ctx.words,
+            tstart_g,
+            bad_param_g,
+            constants.KIND_FIXED_TAIL_WORDS,
+            constants.KIND_VLEN_WORDS,
+            self.stop_at_first,
+        )
+        del tstart_g, bad_param_g
+        local = lid - 1
+        member = np.isin(code, np.fromiter(_resolve.MEMBER_REASONS, dtype=np.int64)) & (extra >= 0)
+        entry = np.isin(code, np.fromiter(_resolve.ENTRY_REASONS, dtype=np.int64)) & (extra >= 0)
+        ck = np.zeros(len(code), dtype=np.uint8)
+        ck[member] = CTX_MEMBER
+        ck[entry] = CTX_ENTRY
+        ca = np.where(member | entry, extra, 0)
+        cb = np.zeros(len(code), dtype=np.int64)
+        if member.any():
+            cb[member] = ctx.words[ctx.start[local[member]] + 3 + 3 * extra[member]]
+        # A type that fails inside another's DFS fails again as a root of its own: same row.
+        self.problems.add_rows(
+            PH_RESOLVE, may_repeat=True, code=code, local=local, arg=extra, ctx_kind=ck, ctx_a=ca, ctx_b=cb
+        )

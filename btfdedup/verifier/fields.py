@@ -31,6 +31,7 @@ import numpy as np
 
 from btfdedup.format.constants import Kind
 from btfdedup.verifier.meta import MetaContext
+from btfdedup.verifier.meta_checks import structs_using
 
 ALLOC_OBJ_FIELDS = ("bpf_spin_lock", "bpf_list_head", "bpf_list_node", "bpf_rb_root", "bpf_rb_node", "bpf_refcount")
 UNIQUE_FIELDS = ("bpf_spin_lock", "bpf_res_spin_lock")
@@ -92,9 +93,10 @@ class _Types:
         ctx = self.ctx
         p = int(ctx.start[loc]) + 3
         w = ctx.words
-        kflag = bool(ctx.kflag[loc])
+        info = int(ctx.info[loc])
+        kflag = bool(info >> 31)
         out = []
-        for j in range(int(ctx.vlen[loc])):
+        for j in range(info & ctx.rules.vlen_mask):
             off = int(w[p + 3 * j + 2])
             out.append((int(w[p + 3 * j]), int(w[p + 3 * j + 1]), off & 0xFFFFFF if kflag else off))
         return out
@@ -109,7 +111,7 @@ def check_struct_metas(ctx: MetaContext) -> list[tuple[int, str, int]]:
     first_of = _first_struct_by_name(ctx, structs)
     aof = {first_of[n] + ctx.start_id for n in ALLOC_OBJ_FIELDS if n in first_of}
     ptrs = np.flatnonzero(ctx.kind == Kind.PTR)
-    tgt = ctx.size_type[ptrs] - ctx.start_id
+    tgt = ctx.size_type[ptrs].astype(np.int64) - ctx.start_id
     ok = (tgt >= 0) & (tgt < ctx.nt)
     ptrs = ptrs[ok][ctx.kind[tgt[ok]] == Kind.TYPE_TAG]
     for p in ptrs:
@@ -121,9 +123,11 @@ def check_struct_metas(ctx: MetaContext) -> list[tuple[int, str, int]]:
     if not aof:
         return []
     out = []
-    owner, _elem, pos = ctx.elements(structs, 3)
-    hit = np.isin(ctx.words[pos + 1].astype(np.int64), np.fromiter(aof, dtype=np.int64))
-    for i in np.unique(structs[owner[hit]]):
+    wanted = np.zeros(ctx.nt, dtype=np.uint8)
+    for tid in aof:
+        if 0 <= tid - ctx.start_id < ctx.nt:
+            wanted[tid - ctx.start_id] = 1
+    for i in structs_using(ctx.words, ctx.start, structs.astype(np.int64), ctx.vlen, wanted, ctx.start_id):
         loc = int(i)
         try:
             _parse_fields(tt, loc, first_of)
@@ -248,7 +252,7 @@ def _find_fields(tt: _Types, loc: int, base_off: int, level: int, first_of: _Fir
 def _graph_root_tag(tt: _Types, loc: int, j: int, off: int, ftype: str, first_of: _FirstOf) -> Field:
     """``btf_find_graph_root``: the contains:TYPE:FIELD decl tag on member ``j``."""
     ctx = tt.ctx
-    tags = np.flatnonzero((ctx.kind == Kind.DECL_TAG) & (ctx.size_type == loc + ctx.start_id))
+    tags = np.flatnonzero((ctx.kind == Kind.DECL_TAG) & (ctx.size_type.astype(np.int64) == loc + ctx.start_id))
     values = []
     for t in tags:
         idx = int(ctx.words[int(ctx.start[t]) + 3])

@@ -86,7 +86,9 @@ def check_header(data: bytes, rules: RuleSet, *, split: bool, trailing_len: int 
         return out
     tiling = _check_sec_info(size, hdr_len, [(type_off, type_len), (str_off, str_len)])
     if tiling:
-        probs.append(_p(tiling, context=_unclaimed_context(size, hdr_len, type_off, type_len, str_off, str_len, dropped)))
+        probs.append(
+            _p(tiling, context=_unclaimed_context(size, hdr_len, type_off, type_len, str_off, str_len, dropped))
+        )
     size = len(data)
     data_len = size - hdr_len
     out.hdr_len = hdr_len

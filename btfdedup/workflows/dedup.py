@@ -1,9 +1,23 @@
 """The ``dedup`` workflow: inputs -> one fresh BTF (merge) -> dedup -> file.
 
-The inputs are always merged into a fresh BTF first, even a single one, exactly as
-``btf__new_empty[_split]`` + ``btf__add_btf`` (:mod:`btfdedup.append`), then
-deduplicated: this is how pahole, bpftool and the BPF linker build their output, so
-the result is byte-identical to libbpf's for the same sequence of calls.
+The inputs are merged into a fresh BTF, exactly as ``btf__new_empty[_split]`` +
+``btf__add_btf`` (:mod:`btfdedup.append`), then deduplicated: this is how pahole,
+bpftool and the BPF linker build their output, so the result is byte-identical to
+libbpf's for the same sequence of calls.
+
+One standalone input with no base is deduplicated as it is, without the merge's copy
+(:func:`unmerged_input`): the bytes are the same.  ``btf__add_btf`` into
+``btf__new_empty()`` copies the records verbatim (type IDs shifted by 0) and interns
+each referenced string, in libbpf's field-iterator order, into a fresh set that starts
+with ``""``; the dedup then skips its strings phase (the set is already unique).
+Deduplicating the input itself runs that strings phase instead, which builds the same
+set the same way (``""`` first, then each referenced content at its first reference,
+in the same order), so every name offset, and with it every hash key and comparison
+after it, is the merge's.  What the merge changes besides the strings is the header:
+24 bytes, native byte order, version 1, no layout section; an input that differs only
+there is deduplicated through a relabelled view of its arrays.  An input with a
+layout section, or on a base (whose string references the merge re-points to the
+base's first occurrence of each string), is merged.
 
 With ``ext=True`` (one input carrying ``.BTF.ext``) the input is deduplicated as
 parsed, with its ``.BTF.ext`` passed along (libbpf ``btf__dedup`` with
@@ -33,8 +47,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from btfdedup.append import merge
+from btfdedup.append import NATIVE_BYTEORDER, merge
 from btfdedup.errors import BtfUsageError, CommandLineError
+from btfdedup.format.constants import BTF_HDR_LEN_CLASSIC, BTF_VERSION
 from btfdedup.io.writer import OutputSet, check_output
 from btfdedup.model.btf import Btf
 from btfdedup.workflows.inputs import (
@@ -113,10 +128,42 @@ def _check_left(loaded: list[tuple[str, Btf]], failures: list[Failure], found: I
         raise BtfUsageError(f"no input left: {len(failures)} failed")
 
 
+def unmerged_input(btfs: Sequence[Btf], base: Btf | None) -> Btf | None:
+    """What to deduplicate instead of ``merge(btfs, base)`` when that gives the same
+    bytes without the copy (see the module docstring), else None.
+
+    That is one standalone input, no base and no layout section.  It is returned as
+    it is when it already looks like the merge's result to the dedup (24-byte header,
+    native byte order, strings phase not skipped), else as a new :class:`Btf` over
+    the same arrays with the merge's header: native byte order (the words are held
+    in native order whatever the file's), a 24-byte header, version 1, and its
+    strings phase to run (it rebuilds the merge's string set)."""
+    if len(btfs) != 1 or base is not None:
+        return None
+    src = btfs[0]
+    if src.base is not None or src.layout:
+        return None
+    if (src.hdr_len, src.byteorder, src.version, src.strs_deduped) == (
+        BTF_HDR_LEN_CLASSIC, NATIVE_BYTEORDER, BTF_VERSION, False
+    ):
+        return src
+    return Btf(
+        src.words,
+        src.type_start,
+        src.strings,
+        byteorder=NATIVE_BYTEORDER,
+        hdr_len=BTF_HDR_LEN_CLASSIC,
+        version=BTF_VERSION,
+        source=src.source,
+        strs_deduped=False,
+    )
+
+
 def _merge_dedup(btfs: list[Btf], base: Btf | None, ext: bool, force_collisions: bool, strategy: str,
                  progress: Progress | None) -> DedupResult:
     """The dedup result of ``btfs``: the one input with its ``.BTF.ext`` as parsed
-    (``ext``), or all of them merged onto ``base``."""
+    (``ext``), or all of them merged onto ``base`` (one standalone input without the
+    merge's copy, when :func:`unmerged_input` allows it)."""
     from btfdedup.engine import dedup
 
     if ext:
@@ -124,6 +171,11 @@ def _merge_dedup(btfs: list[Btf], base: Btf | None, ext: bool, force_collisions:
         if progress:
             progress("dedup", 0, 1)
         return dedup(src, ext=src.ext, force_collisions=force_collisions, strategy=strategy)
+    direct = unmerged_input(btfs, base)
+    if direct is not None:
+        if progress:
+            progress("dedup", 0, 1)
+        return dedup(direct, force_collisions=force_collisions, strategy=strategy)
     merged = merge(btfs, base, progress=(lambda i, n, _b: progress("merging", i + 1, n)) if progress else None)
     if progress:
         progress("dedup", 0, 1)
@@ -148,15 +200,16 @@ def open_object_loader(path: str, base: Btf | None) -> Btf:
     ``path`` as libbpf 1.1.2's ``bpf_object__open`` holds it (see
     :mod:`btfdedup.bpfobj.open`).  ``base`` plays no part: objects carry standalone
     BTF, and the merge puts them on the base."""
-    from btfdedup.bpfobj.open import open_object_file
+    from btfdedup.bpfobj.open import open_object
     from btfdedup.io.compressed import maybe_decompress
     from btfdedup.io.load import read_file
 
     del base
-    if maybe_decompress(read_file(path), path)[:4] != b"\x7fELF":
+    data = read_file(path)
+    if maybe_decompress(data, path)[:4] != b"\x7fELF":
         raise BtfUsageError(f"{path}: --finalize-datasec needs an ELF object (its sections and symbols); "
                             "this is raw BTF")
-    return open_object_file(path)
+    return open_object(data, path)  # the file as read, like bpf_object__open_file
 
 
 def link_files(paths: Sequence[str], output: str, *, ext: bool = False) -> DedupRun:

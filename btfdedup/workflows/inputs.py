@@ -18,13 +18,13 @@ Shared by the ``dedup`` and ``split`` workflows:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from btfdedup.errors import BtfError, BtfUsageError, ElfError
 from btfdedup.format.constants import BTF_MAGIC_BYTES
-from btfdedup.io.compressed import maybe_decompress
-from btfdedup.io.load import load, read_file
+from btfdedup.io.load import load, load_data, read_input
+from btfdedup.io.writer import STDOUT, check_output
 from btfdedup.model.btf import Btf
 
 #: Reads one input file, on the base when given: ``loader(path, base)``.
@@ -83,7 +83,7 @@ class Inputs:
 
 def carries_btf(path: str) -> str | None:
     """``None`` when ``path`` holds BTF, else why not (for the skip note)."""
-    data = maybe_decompress(read_file(path), path)
+    data = read_input(path)
     if data[:2] in BTF_MAGIC_BYTES:
         return None
     if data[:4] == b"\x7fELF":
@@ -140,14 +140,20 @@ def expand(paths: Iterable[str], failures: list[Failure] | None = None) -> Input
 
 
 def load_input(path: str, base: Btf | None) -> Btf:
-    """Load ``path``: standalone when it is base BTF, else split on ``base``."""
+    """Load ``path``: standalone when it is base BTF, else split on ``base``.
+
+    The file is read and decompressed once for both tries (a module batch reads
+    every module this way, and standard input cannot be read twice)."""
     if base is None:
         return load(path)
+    from btfdedup.io.sysfs import auto_base
+
+    data = read_input(path)
     try:
-        return load(path)
+        return load_data(data, path, auto_base(path))
     except BtfUsageError:
         # "this is split BTF, pass --base": it is.
-        return load(path, base=base)
+        return load_data(data, path, base)
 
 
 def load_all(
@@ -182,3 +188,28 @@ def btf_size(btf: Btf) -> int:
 def protected_paths(files: Iterable[str], base_path: str | None) -> list[str]:
     """Paths an output must never replace."""
     return [*files, *([base_path] if base_path else [])]
+
+
+def check_outputs(outputs: Iterable[str], protect: Sequence[str]) -> None:
+    """:func:`~btfdedup.io.writer.check_output` for each of ``outputs``, never over one
+    of ``protect``, with every protected input looked up once: a batch of n modules
+    has n outputs and n inputs, and comparing each output with each input would take
+    n² ``stat`` calls.  The writer words any refusal (it is handed the input found)."""
+    by_id: dict[tuple[int, int], list[str]] = {}
+    for p in protect:
+        if p == STDOUT:
+            continue
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        by_id.setdefault((st.st_dev, st.st_ino), []).append(p)
+    for out in outputs:
+        same: list[str] = []
+        if os.path.lexists(out):
+            try:
+                st = os.stat(out)
+                same = by_id.get((st.st_dev, st.st_ino), [])
+            except OSError:
+                pass
+        check_output(out, same)

@@ -36,6 +36,7 @@ from btfdedup.workflows.inputs import (
     Failure,
     Loader,
     btf_size,
+    check_outputs,
     expand,
     load_input,
     protected_paths,
@@ -167,8 +168,7 @@ def split_files(
     protect = protected_paths(found.files, base_path)
     dests = {f: os.path.join(outdir, n + ".btf") for n, f in names.items()}
     if os.path.isdir(outdir):
-        for d in dests.values():
-            check_output(d, protect)
+        check_outputs(dests.values(), protect)
     # Every module is deduplicated before anything is written: a module that fails
     # (wrong base, malformed) leaves OUTDIR as it was, not half filled.
     results: list[ModuleResult] = []

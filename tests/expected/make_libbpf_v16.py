@@ -32,6 +32,7 @@ TEST_FILES = (
     "tests/test_model_btf.py",
     "tests/test_io_malformed.py",
     "tests/test_cli_dedup.py",
+    "tests/test_cli_dedup_single.py",
     "tests/test_cli_split.py",
 )
 

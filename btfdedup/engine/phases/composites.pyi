@@ -1,0 +1,3 @@
+from btfdedup.engine.state import DedupState
+
+def composites_phase(d: DedupState) -> int: ...

@@ -1,0 +1,50 @@
+# cython: language_level=3
+"""Phase: prep (split BTF only) — the base types become candidates.
+
+Invariant established: every base type ID is self-canonical (``map[id] == id``) and,
+except VAR and DATASEC, sits in the candidate table under its static key, inserted
+in ascending ID order (libbpf ``btf_dedup_prep``).  Base types are never modified,
+renumbered or dropped; v1.6 hashes base typedefs with H_common.  Without a base there
+is nothing to do (the loop is empty).
+"""
+
+from libc.stdint cimport int64_t, uint8_t, uint32_t
+
+from btfdedup.engine.hashing cimport record_key
+from btfdedup.engine.state cimport DEDUP_OK, ERR_NOMEM, ERR_UNKNOWN_KIND, DedupState
+from btfdedup.engine.table cimport CandTable, table_insert
+from btfdedup.format.kinds cimport K_DATASEC, K_VAR, is_known
+
+
+def prep_phase(DedupState d) -> int:
+    """Map every base ID to itself and insert the base types into the table.
+
+    Fails with ``ERR_UNKNOWN_KIND`` (``err_a``: the base ID) on a kind libbpf rejects.
+    """
+    cdef const uint32_t *W = d.W
+    cdef const int64_t *ts = d.ts
+    cdef const uint8_t *kinds = d.kinds
+    cdef uint32_t *mp = d.mp
+    cdef CandTable *t = &d.table
+    cdef int64_t start_id = d.start_id
+    cdef int64_t tid
+    cdef int64_t bad = -1
+    cdef int k
+    cdef int rc = DEDUP_OK
+    with nogil:
+        for tid in range(1, start_id):
+            mp[tid] = <uint32_t>tid
+            k = kinds[tid]
+            if k == K_VAR or k == K_DATASEC:
+                continue
+            if not is_known(k):
+                rc = ERR_UNKNOWN_KIND
+                bad = tid
+                break
+            if table_insert(t, record_key(W, ts[tid], k), <int>tid) < 0:
+                rc = ERR_NOMEM
+                bad = tid
+                break
+    if rc != DEDUP_OK:
+        return d.fail(rc, bad, bad)
+    return DEDUP_OK

@@ -1,0 +1,3 @@
+from btfdedup.engine.state import DedupState
+
+def remap_phase(d: DedupState) -> int: ...

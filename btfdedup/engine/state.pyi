@@ -1,0 +1,48 @@
+from typing import Any
+
+import numpy as np
+
+UNPROCESSED_ID: int
+FALLBACK_IDENTICAL_ARRAYS_STRUCTS: int
+FALLBACK_IDENTICAL_TYPES: int
+ERRORS: dict[int, str]
+PY_DEDUP_OK: int
+PY_ERR_NOMEM: int
+PY_ERR_UNKNOWN_KIND: int
+PY_ERR_EQUIV_KIND: int
+PY_ERR_IDENTICAL_LOOP: int
+PY_ERR_REF_LOOP: int
+PY_ERR_REF_KIND: int
+PY_ERR_REMAP: int
+
+class DedupState:
+    W_arr: np.ndarray
+    ts_arr: np.ndarray
+    kinds_arr: np.ndarray
+    mp_arr: np.ndarray
+    hyp_arr: np.ndarray
+    start_id: int
+    type_cnt: int
+    nr_words: int
+    has_table: bool
+    identical_fallback: int
+    fixed_arrays: bool
+    str_buf: Any
+    str_start_off: int
+    ext_str_refs: Any
+    strings_data: Any
+    kept: Any
+    new_id: Any
+    out_words: Any
+    out_starts: Any
+    final: Any
+    err: int
+    err_a: int
+    err_b: int
+    def __init__(self, W: Any, ts: Any, kinds: Any, start_id: int, *, identical_fallback: int = ...,
+                 fixed_arrays: bool = ..., table_hint: int = ...) -> None: ...
+    def drop_table(self) -> None: ...
+    @property
+    def table_len(self) -> int: ...
+    def candidates(self, key: int) -> list[int]: ...
+    def table_type_ids(self) -> np.ndarray: ...
