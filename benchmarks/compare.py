@@ -174,17 +174,32 @@ def row_split(runs: int, tmp: Path) -> Row:
     return r
 
 
-def row_dump(runs: int, tmp: Path) -> Row:
+def _dump_row(runs: int, tmp: Path, fmt: str) -> Row:
     src = Path("/sys/kernel/btf/vmlinux")
     if not src.exists():
         raise Skip("no /sys/kernel/btf/vmlinux")
     bpftool = tool("bpftool")
-    r = Row("dump /sys/kernel/btf/vmlinux (raw text)", ref_name="bpftool btf dump file", target="≤ 1.0× time")
+    json_flag = ["-j"] if fmt == "json" else []
+    r = Row(f"dump /sys/kernel/btf/vmlinux ({'raw text' if fmt == 'raw' else 'JSON'})",
+            ref_name=f"bpftool {'-j ' if json_flag else ''}btf dump file", target="≤ 1.0× time")
     with open(tmp / "ours.txt", "wb") as o:
-        r.ours = median_of(runs, lambda: run_once([*BTFDEDUP, "dump", str(src)], stdout=o.fileno()))
+        ours_argv = [*BTFDEDUP, "dump", *(["--format", "json"] if json_flag else []), str(src)]
+        r.ours = median_of(runs, lambda: run_once(ours_argv, stdout=o.fileno()))
     with open(tmp / "ref.txt", "wb") as o:
-        r.ref = median_of(runs, lambda: run_once([bpftool, "btf", "dump", "file", str(src)], stdout=o.fileno()))
+        r.ref = median_of(runs, lambda: run_once([bpftool, *json_flag, "btf", "dump", "file", str(src)],
+                                                 stdout=o.fileno()))
+    # each side appended its runs to its file: equal files mean every run printed the same
+    if (tmp / "ours.txt").read_bytes() != (tmp / "ref.txt").read_bytes():
+        r.note = "OUTPUTS DIFFER"
     return r
+
+
+def row_dump(runs: int, tmp: Path) -> Row:
+    return _dump_row(runs, tmp, "raw")
+
+
+def row_dump_json(runs: int, tmp: Path) -> Row:
+    return _dump_row(runs, tmp, "json")
 
 
 def row_version(runs: int, tmp: Path) -> Row:
@@ -267,6 +282,7 @@ ROWS: dict[str, Callable[[int, Path], Row]] = {
     "dedup": row_dedup,
     "split": row_split,
     "dump": row_dump,
+    "dump-json": row_dump_json,
     "version": row_version,
     "kernel-list": row_kernel_list,
     "import": row_import,

@@ -70,17 +70,6 @@ def _same_base(a: Btf | None, b: Btf | None) -> bool:
     )
 
 
-def _chain_blob(strings: StringTable | None) -> np.ndarray:
-    """The string blobs of a base chain concatenated deepest first, so that a global
-    offset indexes the result directly."""
-    parts: list[bytes] = []
-    t = strings
-    while t is not None:
-        parts.append(t.data)
-        t = t.base
-    return np.frombuffer(b"".join(reversed(parts)) + b"\0", dtype=np.uint8)
-
-
 class StringSet:
     """The destination's strings: libbpf ``btf__add_str`` on a fresh BTF (unique by
     content; with a base, an equal base string answers with its base offset).
@@ -91,7 +80,8 @@ class StringSet:
     """
 
     def __init__(self, base: Btf | None) -> None:
-        self.base_blob = _chain_blob(base.strings if base is not None else None)
+        # the chain's strings (a global offset indexes them), NUL-terminated even when empty
+        self.base_blob = np.frombuffer((base.all_strings() if base is not None else b"") + b"\0", dtype=np.uint8)
         self.dst_start = base.strings.end_off if base is not None else 0
         self.slot_off = np.full(1 << 12, EMPTY_SLOT, dtype=np.int64)
         self.slot_hash = np.zeros(1 << 12, dtype=np.uint64)

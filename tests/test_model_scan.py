@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import random
+from array import array
 
 import numpy as np
 import pytest
@@ -121,8 +122,13 @@ def test_short_sections() -> None:
 def test_parse_copies_the_type_section_once_into_native_writable_words(cus: list[Btf]) -> None:
     data = open(CUS[0], "rb").read()
     btf = parse_raw(data)
-    assert btf.words.flags.writeable and btf.words.flags.c_contiguous and btf.words.flags.owndata
+    # The one copy is the buffer the reader filled; the numpy words are a view of it.
+    assert isinstance(btf.words_buffer, array) and np.shares_memory(btf.words, np.asarray(btf.words_buffer))
+    assert btf.words.flags.writeable and btf.words.flags.c_contiguous
     assert btf.words.dtype == np.dtype(np.uint32)
+    btf.words[0] ^= 1
+    assert btf.words_buffer[0] == btf.words[0]
+    btf.words[0] ^= 1
     # Any buffer reads the same: bytes, bytearray, a memoryview, a strided one.
     wide = bytearray(2 * len(data))
     wide[::2] = data

@@ -125,7 +125,12 @@ def parse_command_line(parser: argparse.ArgumentParser, argv: Sequence[str] | No
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; Ctrl-C or SIGTERM anywhere gives one ``btfdedup: interrupted``
-    line, exit 130 (143) and no partial output (:mod:`btfdedup.cli.interrupt`)."""
+    line, exit 130 (143) and no partial output (:mod:`btfdedup.cli.interrupt`).
+
+    Before any verb can import numpy, OpenBLAS is held to one thread (unless the
+    environment says otherwise): nothing here uses BLAS, and starting its thread
+    pool is a third of numpy's import on a many-core machine."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from btfdedup.cli import interrupt
 
     return interrupt.run(_main, argv)

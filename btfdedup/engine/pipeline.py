@@ -69,6 +69,19 @@ Phases and the invariant each establishes (libbpf order)
    ``new_id[resolve(id)]``.
 
 VAR and DATASEC are self-canonical from the start and never merged.
+
+Many splits on one base
+-----------------------
+
+``btfdedup split`` deduplicates a thousand modules against one vmlinux.  libbpf redoes
+the base's share of the work for each: prep hashes every base type into a fresh table,
+the strings phase indexes every base string, and the flat view copies the base
+records.  None of it depends on the module, so :func:`prepare_base` does it once and
+``dedup(module, prepared=...)`` starts from it (see
+:class:`~btfdedup.engine.state.PreparedBase`): the candidate table is put back exactly
+as prep leaves it after each module (entries, per-key orientation, grow count and
+bucket count, hence the same candidate order as a fresh run), the base string index is
+only read, and the working arrays are reused.  The output is the same as without it.
 """
 
 from __future__ import annotations
@@ -87,7 +100,7 @@ from btfdedup.engine.phases.prep import prep_phase
 from btfdedup.engine.phases.primitives import primitives_phase
 from btfdedup.engine.phases.references import references_phase
 from btfdedup.engine.phases.remap import remap_phase
-from btfdedup.engine.phases.strings import strings_phase
+from btfdedup.engine.phases.strings import BaseStrings, strings_phase
 from btfdedup.engine.profiles import DEFAULT_LIBBPF_VERSION, profile_for
 from btfdedup.engine.state import (
     PY_DEDUP_OK,
@@ -100,6 +113,7 @@ from btfdedup.engine.state import (
     PY_ERR_UNKNOWN_KIND,
     UNPROCESSED_ID,
     DedupState,
+    PreparedBase,
 )
 from btfdedup.errors import BtfUsageError, DedupError
 from btfdedup.format.constants import KIND_MASK, KIND_NAMES, KIND_SHIFT, VLEN_MASK, Kind
@@ -129,28 +143,25 @@ class DedupResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def _chain(btf: Btf) -> list[Btf]:
-    out: list[Btf] = []
-    b: Btf | None = btf
-    while b is not None:
-        out.append(b)
-        b = b.base
-    return out[::-1]
-
-
 class _View:
     """The flat whole-graph view the compiled phases work on.
 
     Filled slice by slice into preallocated arrays, so building it holds no temporary
-    the size of a column (on a 3.4 M-type input each ``ts`` temporary is 27 MB)."""
+    the size of a column (on a 3.4 M-type input each ``ts`` temporary is 27 MB).
+    ``spare`` allocates room for that many more words and types after the view
+    (``W_buf``/``ts_buf``/``kinds_buf``; ``W``/``ts``/``kinds`` are the filled part):
+    pages never written cost no memory."""
 
-    def __init__(self, btf: Btf) -> None:
-        chain = _chain(btf)
+    def __init__(self, btf: Btf, spare: tuple[int, int] = (0, 0)) -> None:
+        chain = btf.chain()
         n_words = 3 + sum(int(b.words.shape[0]) for b in chain)
         type_cnt = btf.type_cnt
-        self.W = np.empty(n_words, dtype=np.uint32)
-        self.ts = np.empty(type_cnt + 1, dtype=np.int64)
-        self.kinds = np.empty(type_cnt, dtype=np.uint8)
+        self.W_buf = np.empty(n_words + spare[0], dtype=np.uint32)
+        self.ts_buf = np.empty(type_cnt + 1 + spare[1], dtype=np.int64)
+        self.kinds_buf = np.empty(type_cnt + spare[1], dtype=np.uint8)
+        self.W = self.W_buf[:n_words]
+        self.ts = self.ts_buf[:type_cnt + 1]
+        self.kinds = self.kinds_buf[:type_cnt]
         self.W[:3] = 0
         self.ts[0] = 0
         self.kinds[0] = 0
@@ -167,6 +178,21 @@ class _View:
             tid += n
         self.ts[type_cnt] = off
         self.chain = chain
+
+
+def prepare_base(base: Btf) -> PreparedBase:
+    """The base's share of every split dedup on ``base``, done once (see "Many splits on
+    one base" above): pass it as ``dedup(split, prepared=...)`` for splits whose
+    ``base`` is this very object.  A base type of a kind libbpf rejects is reported by
+    each such dedup, as libbpf's prep would."""
+    # room for splits as large as the base itself: only what a split writes is resident
+    view = _View(base, spare=(len(base.words), base.type_cnt))
+    d = DedupState(view.W, view.ts, view.kinds, base.type_cnt, table_hint=max(base.type_cnt, 1 << 14))
+    prep_phase(d)
+    strings = BaseStrings(base.all_strings())
+    prepared = PreparedBase(base, view.W_buf, view.ts_buf, view.kinds_buf, len(view.W), strings)
+    prepared.adopt(d)
+    return prepared
 
 
 def _kind(kinds: np.ndarray, tid: int) -> str:
@@ -329,6 +355,7 @@ def dedup(
     reproduce_array_bug: bool = False,
     libbpf_version: str = DEFAULT_LIBBPF_VERSION,
     debug: bool = False,
+    prepared: PreparedBase | None = None,
 ) -> DedupResult:
     """Deduplicate ``btf`` exactly as libbpf ``btf__dedup`` (v1.6 by default) does.
 
@@ -344,6 +371,9 @@ def dedup(
     ``debug`` checks each phase's invariant (see the module docstring) after it runs
     and raises :class:`DedupError` naming the phase, the type ID and the invariant on a
     violation; it costs a few numpy passes over the whole graph per phase.
+    ``prepared`` (from :func:`prepare_base` on ``btf.base``, the same object) skips
+    the base's share of the work; the result is the same.  It serves one dedup at a
+    time; any other base is a :class:`BtfUsageError`.
 
     >>> import btfdedup
     >>> merged = btfdedup.merge([btfdedup.load(f"corpora/cus/cu{n}.btf") for n in (1412, 1413)])
@@ -360,6 +390,8 @@ def dedup(
         raise BtfUsageError(f"reproduce_array_bug applies to libbpf 1.6's IDENTICAL walk; "
                             f"libbpf {profile.version} has no such bug")
     del force_collisions  # same candidate order either way (see btfdedup/engine/table.pyx)
+    if prepared is not None and (btf.base is None or prepared.base is not btf.base):
+        raise BtfUsageError("the prepared base was not prepared for this BTF's base")
     times: dict[str, float] = {}
     cpu: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -374,12 +406,17 @@ def dedup(
         cpu[name] = cpu.get(name, 0.0) + cnow - c
         t, c = now, cnow
 
-    view = _View(btf)
     start_id = btf.start_id
-    lap("setup")
-
-    d = DedupState(view.W, view.ts, view.kinds, start_id, identical_fallback=profile.identical_fallback,
-                   fixed_arrays=not reproduce_array_bug, table_hint=max(start_id, 1 << 14))
+    if prepared is not None:
+        W, ts, kinds, mp, hyp = prepared.working(btf.words, btf.type_start, btf.kind)
+        lap("setup")
+        d = DedupState(W, ts, kinds, start_id, identical_fallback=profile.identical_fallback,
+                       fixed_arrays=not reproduce_array_bug, mp=mp, hyp=hyp, prepared=prepared)
+    else:
+        view = _View(btf)
+        lap("setup")
+        d = DedupState(view.W, view.ts, view.kinds, start_id, identical_fallback=profile.identical_fallback,
+                       fixed_arrays=not reproduce_array_bug, table_hint=max(start_id, 1 << 14))
     ext_out = ext.copy() if ext is not None else None
     lap("state")
 
@@ -390,25 +427,33 @@ def dedup(
             _CHECKS[name](d)
         lap(name)
 
-    run("prep", prep_phase)
-    strings_data = btf.strings.data
-    if not btf.strs_deduped:
-        d.str_buf = np.frombuffer(b"".join(b.strings.data for b in view.chain), dtype=np.uint8)
-        d.str_start_off = btf.strings.start_off
-        d.ext_str_refs = ext_out.str_refs() if ext_out is not None else np.zeros(0, dtype=np.uint32)
-        run("strings", strings_phase)
-        strings_data = d.strings_data
-        if ext_out is not None:
-            ext_out.set_str_refs(d.ext_str_refs)
-        d.str_buf = d.ext_str_refs = None
-    else:
-        lap("strings")
-    run("primitives", primitives_phase)
-    run("composites", composites_phase)
-    run("fwds", fwds_phase)
-    run("references", references_phase)
-    stats_table = d.table_len
-    d.drop_table()
+    try:
+        run("prep", prep_phase)
+        strings_data = btf.strings.data
+        if not btf.strs_deduped:
+            if prepared is not None:
+                d.base_strings = prepared.strings
+                d.str_buf = np.frombuffer(btf.strings.data, dtype=np.uint8)
+            else:
+                d.str_buf = np.frombuffer(btf.all_strings(), dtype=np.uint8)
+            d.str_start_off = btf.strings.start_off
+            d.ext_str_refs = ext_out.str_refs() if ext_out is not None else np.zeros(0, dtype=np.uint32)
+            run("strings", strings_phase)
+            strings_data = d.strings_data
+            if ext_out is not None:
+                ext_out.set_str_refs(d.ext_str_refs)
+            d.str_buf = d.ext_str_refs = d.base_strings = None
+        else:
+            lap("strings")
+        run("primitives", primitives_phase)
+        run("composites", composites_phase)
+        run("fwds", fwds_phase)
+        run("references", references_phase)
+    finally:
+        # a prepared base's table goes back to it even when a phase failed (the
+        # traceback keeps ``d`` alive)
+        stats_table = d.table_len
+        d.drop_table()
     run("compact", compact_phase)
     run("remap", remap_phase)
     final = d.final

@@ -7,7 +7,7 @@ type IDs involved in ``err_a`` / ``err_b``).  :mod:`btfdedup.engine.pipeline` ru
 phases in libbpf's order and turns a failure into a :class:`DedupError` in one place.
 """
 
-from libc.stdint cimport int64_t, uint8_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 from btfdedup.engine.table cimport CandTable
 
@@ -20,6 +20,37 @@ cdef enum DedupErr:
     ERR_REF_LOOP = 5         # err_a reached again from err_b without a struct/union between (-ELOOP)
     ERR_REF_KIND = 6         # err_a (referenced by err_b) is not a kind the reference phase handles
     ERR_REMAP = 7            # err_a: output index, err_b: the ID with no deduplicated counterpart
+
+
+cdef class PreparedBase:
+    # -- the base, and the flat view of it (void + base records) at the front of W_buf ----
+    cdef readonly object base           # the base Btf this was built for
+    cdef readonly int64_t start_id      # first split type ID on this base
+    cdef readonly int64_t base_words    # words of the base part of W
+    # -- working buffers, sized for the base plus the largest split seen so far -----------
+    cdef object W_buf                   # uint32: base part written once
+    cdef object ts_buf                  # int64: base part written once
+    cdef object kinds_buf               # uint8: base part written once
+    cdef object mp_buf                  # uint32: reset by prep for the base part
+    cdef object hyp_buf                 # uint32: reset for every split
+    # -- the candidate table as prep leaves it, lent to one DedupState at a time ---------
+    cdef CandTable table
+    cdef bint has_table
+    cdef bint lent
+    cdef int32_t *slots0                # per-key slots after prep (restored from here)
+    cdef int64_t nslots0
+    cdef int64_t sz0
+    cdef int64_t cap0
+    cdef int64_t gen0
+    cdef int bits0                      # key index size: grows when a split grew it
+    # -- prep's verdict on the base, repeated for every split -----------------------------
+    cdef readonly int prep_err
+    cdef readonly int64_t prep_bad
+    # -- the base string index (btfdedup.engine.phases.strings.BaseStrings) --------------
+    cdef readonly object strings
+
+    cdef void lend(self, CandTable *dst) noexcept nogil
+    cdef int give_back(self, CandTable *src) noexcept nogil
 
 
 cdef class DedupState:
@@ -42,11 +73,15 @@ cdef class DedupState:
     cdef readonly bint has_table
     # -- profile settings (btfdedup.engine.profiles) -------------------------------------
     cdef readonly int identical_fallback
+    # -- the prepared base this state borrows its buffers and table from, or None ---------
+    cdef readonly PreparedBase prepared
     cdef readonly bint fixed_arrays
     # -- the strings phase's inputs and outputs ------------------------------------------
-    cdef public object str_buf          # uint8: the string sections of the whole chain, concatenated
+    cdef public object str_buf          # uint8: the chain's string sections concatenated (with
+                                        # base_strings: the split's own section only)
     cdef public int64_t str_start_off   # offset of the split part's strings (0 without a base)
     cdef public object ext_str_refs     # uint32: .BTF.ext string offsets in, remapped offsets out
+    cdef public object base_strings     # BaseStrings of the base chain (prepared base), or None
     cdef public object strings_data     # bytes: the deduplicated split string section
     # -- compaction and remap outputs -----------------------------------------------------
     cdef public object kept             # int64: old IDs of the surviving split types, in order
@@ -60,3 +95,4 @@ cdef class DedupState:
     cdef readonly int64_t err_b
 
     cdef int fail(self, int code, int64_t a, int64_t b) noexcept nogil
+    cdef void _release(self) noexcept

@@ -15,6 +15,21 @@ PY_ERR_REF_LOOP: int
 PY_ERR_REF_KIND: int
 PY_ERR_REMAP: int
 
+class PreparedBase:
+    base: Any
+    start_id: int
+    base_words: int
+    prep_err: int
+    prep_bad: int
+    strings: Any
+    def __init__(self, base: Any, W_buf: Any, ts_buf: Any, kinds_buf: Any, base_words: int,
+                 strings: Any) -> None: ...
+    def adopt(self, d: DedupState) -> None: ...
+    def working(self, words: Any, type_start: Any, kind: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                     np.ndarray, np.ndarray]: ...
+    @property
+    def in_use(self) -> bool: ...
+
 class DedupState:
     W_arr: np.ndarray
     ts_arr: np.ndarray
@@ -27,9 +42,11 @@ class DedupState:
     has_table: bool
     identical_fallback: int
     fixed_arrays: bool
+    prepared: PreparedBase | None
     str_buf: Any
     str_start_off: int
     ext_str_refs: Any
+    base_strings: Any
     strings_data: Any
     kept: Any
     new_id: Any
@@ -40,7 +57,8 @@ class DedupState:
     err_a: int
     err_b: int
     def __init__(self, W: Any, ts: Any, kinds: Any, start_id: int, *, identical_fallback: int = ...,
-                 fixed_arrays: bool = ..., table_hint: int = ...) -> None: ...
+                 fixed_arrays: bool = ..., table_hint: int = ..., mp: Any = ..., hyp: Any = ...,
+                 prepared: PreparedBase | None = ...) -> None: ...
     def drop_table(self) -> None: ...
     @property
     def table_len(self) -> int: ...

@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from btfdedup.errors import BtfFormatError, BtfUsageError, MissingBaseError
 from btfdedup.format.constants import BTF_MAGIC_BYTES
 from btfdedup.format.header import decode_header
 from btfdedup.io.raw import parse_raw
 from btfdedup.model.btf import Btf
-from btfdedup.model.ext import BtfExt
+
+if TYPE_CHECKING:
+    from btfdedup.model.ext import BtfExt
 
 #: Refuse to read inputs larger than this into memory.
 MAX_INPUT_SIZE = 4 * 1024 * 1024 * 1024

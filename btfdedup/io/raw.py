@@ -21,12 +21,17 @@ and ``stats`` counts them.
 
 from __future__ import annotations
 
-import numpy as np
+import sys
+from array import array
 
 from btfdedup.errors import BtfFormatError
 from btfdedup.format.header import BtfHeader, decode_header
 from btfdedup.model.btf import Btf
 from btfdedup.model.build import parse_layout
+from btfdedup.model.records import U32
+
+#: The header's byte order mark (``decode_header``'s ``byteorder``) of this machine.
+_NATIVE = "<" if sys.byteorder == "little" else ">"
 
 
 def parse_raw(data: bytes | bytearray | memoryview, base: Btf | None = None, source: str | None = None) -> Btf:
@@ -34,8 +39,8 @@ def parse_raw(data: bytes | bytearray | memoryview, base: Btf | None = None, sou
 
     The bytes are decoded here (header, sections, byte order) and the object is
     built and checked by :meth:`Btf.from_words`.  The type section is copied once,
-    straight from ``data`` into native-order words; the string section once into
-    the string table.
+    straight from ``data`` into native-order words (an ``array.array``: reading
+    needs no numpy); the string section once into the string table.
     """
     if not isinstance(data, bytes):
         view = memoryview(data)
@@ -60,9 +65,12 @@ def parse_raw(data: bytes | bytearray | memoryview, base: Btf | None = None, sou
         layout_raw = bytes(data[l0 : l0 + hdr.layout_len])
         layout = parse_layout(layout_raw, hdr.byteorder, source, l0)
     # Decode to native order in the one copy every later step works on.
-    words = np.frombuffer(data, dtype=np.dtype(hdr.byteorder + "u4"), count=hdr.type_len // 4, offset=t0)
+    words = array(U32)
+    words.frombytes(memoryview(data)[t0 : t0 + hdr.type_len // 4 * 4])
+    if hdr.byteorder != _NATIVE:
+        words.byteswap()
     btf = Btf.from_words(
-        words.astype(np.uint32),
+        words,
         str_bytes,
         base=base,
         byteorder=hdr.byteorder,

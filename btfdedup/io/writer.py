@@ -13,8 +13,8 @@ Every output of every verb goes through :class:`OutputSet` (or its one-file form
   written in place: it is never renamed over, truncated into a regular file or
   unlinked;
 * anything else (a regular file, or nothing yet) is written atomically: a temporary
-  file in the target's directory, fsync, then rename over the target, so a reader
-  never sees half a file and a failure leaves the previous file intact.  A symlink
+  file in the target's directory, flushed to disk, then renamed over the target, so a
+  reader never sees half a file and a failure leaves the previous file intact.  A symlink
   to a regular file is written through: its target is replaced, the link stays.
 
 No output may be one of the inputs (same file by any path, devices included).
@@ -22,6 +22,9 @@ No output may be one of the inputs (same file by any path, devices included).
 An :class:`OutputSet` stages all its files first and renames them into place
 together at :meth:`OutputSet.commit`, with SIGINT/SIGTERM deferred for the renames,
 so a multi-file run (``split``, ``dedup --ext``) ends with all of its files or none.
+The staged data is made durable once for the whole set, just before the renames: one
+``fsync`` for a single file, one ``sync`` for several (a thousand modules fsynced one
+by one cost seconds; one ``sync`` a fraction of that).
 Temporary files and the directories a set created are kept in a process-wide
 ledger (:func:`pending_paths`) until committed or discarded, so that an interrupt
 handler (:mod:`btfdedup.cli.interrupt`) can remove them before the process exits.
@@ -155,13 +158,30 @@ def _kind(path: str) -> str:
     return "file" if stat.S_ISREG(st.st_mode) else "inplace"
 
 
+def input_identities(protect: Iterable[str]) -> set[tuple[int, int]]:
+    """``(st_dev, st_ino)`` of each existing input in ``protect`` (symlinks followed;
+    ``-`` and paths that cannot be stat'ed are left out): what :func:`check_output`
+    compares an output with."""
+    ids: set[tuple[int, int]] = set()
+    for p in protect:
+        if p == STDOUT:
+            continue
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        ids.add((st.st_dev, st.st_ino))
+    return ids
+
+
 def check_output(path: str, protect: Iterable[str] = (), *, not_stdout: str | None = None,
-                 overwrite_input: bool = False) -> None:
+                 overwrite_input: bool = False, identities: set[tuple[int, int]] | None = None) -> None:
     """Refuse, before any work is done, an output that cannot be written by the rule
     above: ``-`` where the command cannot stream its output (``not_stdout`` says
     why) or stdout is a terminal (a command-line error, exit 2), a directory, a file
     in a directory that does not exist, or one of the inputs in ``protect`` (by any
-    path or symlink)."""
+    path or symlink; ``identities``, from :func:`input_identities`, stands for
+    ``protect`` when the caller checks many outputs against the same inputs)."""
     if path == STDOUT:
         if not_stdout is not None:
             raise CommandLineError(f"-o -: {not_stdout}")
@@ -175,15 +195,15 @@ def check_output(path: str, protect: Iterable[str] = (), *, not_stdout: str | No
             raise BtfUsageError(f"{path}: directory {parent} does not exist")
     if overwrite_input or not os.path.lexists(path):
         return
-    for p in protect:
-        if p == STDOUT:
-            continue
-        try:
-            same = os.path.samefile(path, p)
-        except OSError:
-            continue
-        if same:
-            raise BtfUsageError(f"refusing to overwrite input file {path}")
+    ids = identities if identities is not None else input_identities(protect)
+    if not ids:
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if (st.st_dev, st.st_ino) in ids:
+        raise BtfUsageError(f"refusing to overwrite input file {path}")
 
 
 def _new_file_mode(path: str) -> int:
@@ -222,6 +242,7 @@ class OutputSet:
     def __init__(self, protect: Iterable[str] = (), *, overwrite_input: bool = False) -> None:
         self.protect = list(protect)
         self.overwrite_input = overwrite_input
+        self._identities = input_identities(self.protect) if not overwrite_input else set()
         self._staged: list[_Staged] = []
         self._dirs: list[str] = []
 
@@ -259,7 +280,7 @@ class OutputSet:
     def add(self, path: str, data: bytes) -> None:
         """Stage ``data`` for ``path``: a regular file is written to a temporary file
         next to it now; stdout and special files are written at :meth:`commit`."""
-        check_output(path, self.protect, overwrite_input=self.overwrite_input)
+        check_output(path, overwrite_input=self.overwrite_input, identities=self._identities)
         kind = _kind(path)
         if kind != "file":
             self._staged.append(_Staged(path, kind, data=data))
@@ -275,16 +296,34 @@ class OutputSet:
             try:
                 _write_all(fd, data)
                 os.fchmod(fd, mode)
-                os.fsync(fd)
             finally:
                 os.close(fd)
         except OSError as e:
             raise BtfUsageError(f"{path}: cannot write the output: {e.strerror or e}") from e
 
+    def _flush(self) -> None:
+        """Make the staged files' data durable before any is renamed into place: one
+        ``fsync`` for a single file, one ``sync`` for several."""
+        temps = [s for s in self._staged if s.kind == "file"]
+        if len(temps) > 1:
+            os.sync()
+            return
+        for s in temps:
+            try:
+                fd = os.open(s.temp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as e:
+                self.discard()
+                raise BtfUsageError(f"{s.path}: cannot write the output: {e.strerror or e}") from e
+
     def commit(self) -> None:
-        """Write stdout and special files in place, then rename every staged file
-        over its target with SIGINT/SIGTERM held, so the regular files appear
-        together and the run counts as done (:func:`outputs_committed`)."""
+        """Write stdout and special files in place, make the staged files durable, then
+        rename every staged file over its target with SIGINT/SIGTERM held, so the
+        regular files appear together and the run counts as done
+        (:func:`outputs_committed`)."""
         for s in self._staged:
             if s.kind == "file":
                 continue
@@ -304,6 +343,7 @@ class OutputSet:
             except OSError as e:
                 self.discard()
                 raise BtfUsageError(f"{s.path}: cannot write the output: {e.strerror or e}") from e
+        self._flush()
         with deferred_signals():
             for s in self._staged:
                 if s.kind != "file":
@@ -348,11 +388,7 @@ def write_output(path: str, data: bytes, protect: Iterable[str] = (), *, overwri
 
 
 def _sources(btf: Btf) -> Iterable[str]:
-    b: Btf | None = btf
-    while b is not None:
-        if b.source:
-            yield b.source
-        b = b.base
+    return (b.source for b in btf.chain() if b.source)
 
 
 def save_btf(btf: Btf, path: str, *, overwrite_input: bool = False) -> None:
@@ -369,6 +405,7 @@ __all__ = [
     "deferred_signals",
     "discard_pending",
     "forget_committed",
+    "input_identities",
     "outputs_committed",
     "pending_paths",
     "save_btf",

@@ -16,16 +16,6 @@ from btfdedup.errors import BtfUsageError
 from btfdedup.model.btf import Btf
 
 
-def _chain(btf: Btf) -> list[Btf]:
-    out: list[Btf] = []
-    b: Btf | None = btf
-    while b is not None:
-        out.append(b)
-        b = b.base
-    out.reverse()
-    return out
-
-
 def flatten(btf: Btf) -> Btf:
     """A base BTF equal, type for type and offset for offset, to ``btf`` with its bases.
 
@@ -34,7 +24,7 @@ def flatten(btf: Btf) -> Btf:
     """
     if btf.base is None:
         return btf
-    chain = _chain(btf)
+    chain = btf.chain()
     words_parts: list[np.ndarray] = []
     starts: list[np.ndarray] = []
     strings: list[bytes] = []

@@ -8,6 +8,14 @@ are gathered with :mod:`btfdedup.model.fields`.  Keeping the words as the source
 of truth makes the writer a byte copy and keeps the hot paths free of per-type
 Python objects.
 
+The reader hands over ``array.array`` buffers (the words, and the record starts
+and kinds the compiled scan found), and a :class:`Btf` makes numpy arrays of them
+only when a numpy attribute is asked for, as views of the same memory
+(``np.frombuffer``, no copy).  So code that needs only the buffers (the checks
+of the reader, the compiled dump walk: ``words_buffer``, ``type_start_buffer``,
+``kind_buffer``) never imports numpy, whose import is most of a short command's
+run, while every numpy user sees the same arrays it always did.
+
 Type IDs are global: local index ``i`` is type ID ``start_id + i``; ID 0 is void.
 The public API speaks type IDs only (``btf[type_id]``, :meth:`Btf.find_by_name`, views
 from :mod:`btfdedup.model.view`); the columns are indexed by local index, converted
@@ -19,11 +27,10 @@ A split BTF links its ``base`` (recursively), and its string offsets start at
 from __future__ import annotations
 
 import operator
+from array import array
 from collections.abc import Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from btfdedup.errors import BtfUsageError
 from btfdedup.format.constants import (
@@ -38,10 +45,12 @@ from btfdedup.format.constants import (
 )
 from btfdedup.format.header import BtfHeader
 from btfdedup.model.build import check_references, check_strings, parse_layout, record_boundaries
-from btfdedup.model.records import KindSizes
+from btfdedup.model.records import KindSizes, native_words
 from btfdedup.model.strings import StringTable
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from btfdedup.model.ext import BtfExt
     from btfdedup.model.view import TypeView
 
@@ -87,8 +96,8 @@ class Btf:
 
     def __init__(
         self,
-        words: np.ndarray,
-        type_start: np.ndarray,
+        words: np.ndarray | array[int],
+        type_start: np.ndarray | array[int],
         strings: StringTable,
         *,
         base: Btf | None = None,
@@ -101,8 +110,11 @@ class Btf:
         ext: BtfExt | None = None,
         strs_deduped: bool | None = None,
     ) -> None:
-        self.words = words
-        self.type_start = type_start
+        # The storage as given: numpy arrays, or buffers (array.array) that the numpy
+        # attributes of the same names view on first use (see the module docstring).
+        self._words: Any = words
+        self._type_start: Any = type_start
+        self._kind: Any = None
         self.strings = strings
         self.base = base
         self.byteorder = byteorder
@@ -128,7 +140,7 @@ class Btf:
     @property
     def nr_types(self) -> int:
         """Number of types this object itself holds (without its base)."""
-        return len(self.type_start) - 1
+        return len(self.type_start_buffer) - 1
 
     @property
     def type_cnt(self) -> int:
@@ -142,7 +154,58 @@ class Btf:
     @property
     def type_len(self) -> int:
         """Bytes of the type section."""
-        return int(self.words.shape[0]) * 4
+        return len(self.words_buffer) * 4
+
+    # ------------------------------------------------------------ storage
+    # ``words``, ``type_start`` and ``kind`` are cached properties: the numpy view is
+    # made once, and an assignment replaces it (the ``*_buffer`` accessors then give
+    # the assigned array).
+    @cached_property
+    def words(self) -> np.ndarray:
+        """The type section as native ``uint32`` words (numpy)."""
+        return _numpy_view(self._words, "uint32")
+
+    @cached_property
+    def type_start(self) -> np.ndarray:
+        """Word offset of each own type's record, then the end of the last one (numpy int64)."""
+        return _numpy_view(self._type_start, "int64")
+
+    @property
+    def words_buffer(self) -> Any:
+        """:attr:`words` as a contiguous native ``uint32`` buffer, without numpy when
+        it was read from a file (for the compiled walks)."""
+        return self.__dict__.get("words", self._words)
+
+    @property
+    def type_start_buffer(self) -> Any:
+        """:attr:`type_start` as a contiguous int64 buffer, without numpy when it was scanned."""
+        return self.__dict__.get("type_start", self._type_start)
+
+    @property
+    def kind_buffer(self) -> Any:
+        """:attr:`kind` as a contiguous uint8 buffer, without numpy when the scan computed it."""
+        found = self.__dict__.get("kind", self._kind)
+        return found if found is not None else self.kind
+
+    def chain(self) -> list[Btf]:
+        """This object and its bases, the root base first (type ID order).  The one walk of
+        the base chain: code that needs the chain iterates this."""
+        out: list[Btf] = []
+        b: Btf | None = self
+        while b is not None:
+            out.append(b)
+            b = b.base
+        out.reverse()
+        return out
+
+    def all_strings(self) -> bytes:
+        """The string sections of the chain concatenated, the root base's first: a
+        global string offset indexes it directly."""
+        return b"".join(b.strings.data for b in self.chain())
+
+    def all_kinds_buffer(self) -> bytes:
+        """:meth:`all_kinds` as bytes (kind of each type ID, 0 for void), without numpy."""
+        return b"".join([b"\0", *(b.kind_buffer for b in self.chain())])
 
     # --------------------------------------------------------- per-type columns
     @cached_property
@@ -164,6 +227,10 @@ class Btf:
 
     @cached_property
     def kind(self) -> np.ndarray:
+        import numpy as np
+
+        if self._kind is not None:
+            return _numpy_view(self._kind, "uint8")
         return ((self.info >> KIND_SHIFT) & KIND_MASK).astype(np.uint8)
 
     @cached_property
@@ -172,28 +239,22 @@ class Btf:
 
     @cached_property
     def kind_flag(self) -> np.ndarray:
+        import numpy as np
+
         return (self.info >> 31).astype(np.uint8)
 
     def all_kinds(self) -> np.ndarray:
         """Kinds of every type ID 0..type_cnt-1 across the base chain (0 for void)."""
-        parts = []
-        b: Btf | None = self
-        while b is not None:
-            parts.append(b.kind)
-            b = b.base
-        return np.concatenate([np.zeros(1, dtype=np.uint8), *reversed(parts)])
+        import numpy as np
+
+        return np.concatenate([np.zeros(1, dtype=np.uint8), *(b.kind for b in self.chain())])
 
     # ------------------------------------------------------------- single type
     def owner_of(self, type_id: int) -> tuple[Btf, int]:
         """The object in the base chain holding ``type_id`` and its local index."""
-        b: Btf | None = self
-        while b is not None:
-            if type_id >= b.start_id:
-                i = type_id - b.start_id
-                if i >= b.nr_types:
-                    break
-                return b, i
-            b = b.base
+        for b in self.chain():
+            if b.start_id <= type_id < b.start_id + b.nr_types:
+                return b, type_id - b.start_id
         raise BtfUsageError(f"type ID {type_id} is out of range (1..{self.type_cnt - 1})")
 
     def kind_of(self, type_id: int) -> int:
@@ -225,6 +286,8 @@ class Btf:
     @property
     def type_ids(self) -> np.ndarray:
         """The type ID of each row of the per-type columns: ``start_id .. type_cnt - 1``."""
+        import numpy as np
+
         return np.arange(self.start_id, self.type_cnt, dtype=np.int64)
 
     def index_of(self, type_id: int) -> int:
@@ -283,6 +346,8 @@ class Btf:
         The results are IDs, to index the object with: ``btf[btf.find_by_name("x")[0]]``
         (a column needs :meth:`index_of` first).
         """
+        import numpy as np
+
         off = self.strings.find(name.encode())
         out: list[int] = []
         if off < 0:
@@ -332,6 +397,8 @@ class Btf:
     @classmethod
     def empty(cls, base: Btf | None = None, *, hdr_len: int = BTF_HDR_LEN_CLASSIC, byteorder: str | None = None) -> Btf:
         """A BTF with no types, like ``btf__new_empty()`` / ``btf__new_empty_split()``."""
+        import numpy as np
+
         start_off = base.strings.end_off if base is not None else 0
         data = b"" if base is not None else b"\0"
         return cls(
@@ -347,11 +414,11 @@ class Btf:
     @classmethod
     def from_words(
         cls,
-        words: np.ndarray,
+        words: np.ndarray | array[int],
         strings: bytes,
         *,
         base: Btf | None = None,
-        type_start: np.ndarray | None = None,
+        type_start: np.ndarray | array[int] | None = None,
         byteorder: str = "<",
         hdr_len: int = BTF_HDR_LEN_CLASSIC,
         layout: bytes = b"",
@@ -376,7 +443,7 @@ class Btf:
         decoded entries); ``type_base_offset``/``str_base_offset`` are where the sections
         sat in the source file, so errors can name file offsets.
         """
-        words = np.ascontiguousarray(words, dtype=np.uint32)
+        words = native_words(words)
         check_strings(strings, base, source, str_base_offset)
         if layout_table is None and layout:
             # Callers rebuilding a parsed object pass its layout bytes only.
@@ -402,7 +469,7 @@ class Btf:
         )
         if kind is not None:
             # The scan computed the kind column on the way: keep it rather than recompute it.
-            btf.kind = kind
+            btf._kind = kind
         if check:
             check_references(btf, type_base_offset, fields_ok=fields_ok)
         return btf
@@ -411,3 +478,13 @@ class Btf:
         split = f" split on {self.base.nr_types} base types" if self.base is not None else ""
         src = f" from {self.source}" if self.source else ""
         return f"<Btf {self.nr_types} types, {len(self.strings)} string bytes{split}{src}>"
+
+
+def _numpy_view(buf: Any, dtype: str) -> np.ndarray:
+    """``buf`` as a numpy array of ``dtype``: a numpy array as it is, a buffer
+    (``array.array``) viewed in place (``np.frombuffer``: the same memory, no copy)."""
+    import numpy as np
+
+    if isinstance(buf, np.ndarray):
+        return buf
+    return np.frombuffer(buf, dtype=dtype)

@@ -16,9 +16,8 @@ checks are passed in.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
-
-import numpy as np
+from array import array
+from typing import TYPE_CHECKING, Any
 
 from btfdedup.errors import BtfFormatError
 from btfdedup.format.constants import (
@@ -42,9 +41,12 @@ from btfdedup.model.scan import (
     SCAN_HEADER_OVERRUN,
     SCAN_OK,
     SCAN_UNKNOWN_KIND,
+    first_bad_func,
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from btfdedup.model.btf import Btf
 
 
@@ -99,17 +101,18 @@ def check_strings(strings: bytes, base: Btf | None, source: str | None, offset: 
 
 
 def record_boundaries(
-    words: np.ndarray,
-    type_start: np.ndarray | None,
+    words: array[int] | np.ndarray,
+    type_start: array[int] | np.ndarray | None,
     sizes: KindSizes,
     *,
     source: str | None,
     start_id: int,
     type_base_offset: int,
     str_end: int | None = None,
-) -> tuple[np.ndarray, np.ndarray | None, bool]:
+) -> tuple[Any, array[int] | None, bool]:
     """``(type_start, kind, fields_ok)`` of the records tiling ``words`` (native,
-    contiguous uint32).
+    contiguous uint32); ``type_start`` is the caller's as a contiguous int64 numpy
+    array when given, else the scan's ``array.array``.
 
     Without ``type_start`` the records are scanned, which also yields the kind
     column and, given ``str_end``, range-checks the fields in the same pass
@@ -118,6 +121,8 @@ def record_boundaries(
     ``fields_ok`` False).  Either way a record that does not fit is refused.
     """
     if type_start is not None:
+        import numpy as np
+
         ts = np.ascontiguousarray(type_start, dtype=np.int64)
         bad = first_bad_start(words, ts, sizes)
         if bad >= 0:
@@ -167,22 +172,6 @@ def _wrong_base_hint(btf: Btf) -> str:
         return ""
     where = f" {btf.base.source}" if btf.base.source else ""
     return f" (is the base{where}, with {btf.base.type_cnt - 1} types, the one this split BTF was built on?)"
-
-
-def _kinds_of(btf: Btf, ids: np.ndarray) -> np.ndarray:
-    """Kinds of the given in-range type IDs across the base chain (0 for void).
-
-    Touches only the asked-for IDs, so checking a small split BTF does not
-    allocate a column the size of its base.
-    """
-    out = np.zeros(len(ids), dtype=np.uint8)
-    b: Btf | None = btf
-    while b is not None:
-        mine = (ids >= b.start_id) & (ids < b.type_cnt)
-        if mine.any():
-            out[mine] = b.kind[ids[mine] - b.start_id]
-        b = b.base
-    return out
 
 
 def _type_field_name(kind: int, word: int) -> str:
@@ -235,19 +224,15 @@ def check_references(btf: Btf, type_base_offset: int = 0, *, fields_ok: bool = F
             offset=type_base_offset + 4 * q,
             type_id=btf.start_id + i,
         )
-    # libbpf: a FUNC must point at a FUNC_PROTO.  Only the FUNC rows are gathered.
-    func = np.flatnonzero(btf.kind == Kind.FUNC)
-    if len(func):
-        targets = btf.words[btf.type_start[func] + 2].astype(np.int64)
-        kinds = _kinds_of(btf, targets)
-        bad_f = np.flatnonzero(kinds != Kind.FUNC_PROTO)
-        if len(bad_f):
-            i = int(func[bad_f[0]])
-            raise BtfFormatError(
-                f"FUNC refers to type [{int(targets[bad_f[0]])}], which is "
-                f"{KIND_NAMES.get(int(kinds[bad_f[0]]), 'UNKNOWN') if targets[bad_f[0]] else 'void'}, "
-                f"not a FUNC_PROTO{_wrong_base_hint(btf)}",
-                source=source,
-                offset=type_base_offset + 4 * int(btf.type_start[i] + 2),
-                type_id=btf.start_id + i,
-            )
+    # libbpf: a FUNC must point at a FUNC_PROTO (compiled walk over the FUNC records).
+    base_kinds = btf.base.all_kinds_buffer() if btf.base is not None else b"\0"
+    i, target, kind = first_bad_func(btf.words_buffer, btf.type_start_buffer, btf.kind_buffer, btf.start_id, base_kinds)
+    if i >= 0:
+        raise BtfFormatError(
+            f"FUNC refers to type [{target}], which is "
+            f"{KIND_NAMES.get(kind, 'UNKNOWN') if target else 'void'}, "
+            f"not a FUNC_PROTO{_wrong_base_hint(btf)}",
+            source=source,
+            offset=type_base_offset + 4 * (int(btf.type_start_buffer[i]) + 2),
+            type_id=btf.start_id + i,
+        )

@@ -1,4 +1,10 @@
+from array import array
+
 import numpy as np
+from typing_extensions import Buffer as _Buffer
+
+#: What a typed memoryview argument takes: any buffer of the right item type.
+Buffer = _Buffer | np.ndarray
 
 SCAN_OK: int
 SCAN_UNKNOWN_KIND: int
@@ -10,34 +16,37 @@ FIELD_TYPE_ID: int
 FIELD_BOUNDARY: int
 
 def scan(
-    words: np.ndarray, fixed_words: np.ndarray, vlen_words: np.ndarray, known: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, int, int, int]: ...
+    words: Buffer, fixed_words: Buffer, vlen_words: Buffer, known: Buffer
+) -> tuple[array[int], array[int], int, int, int]: ...
 def scan_checked(
-    words: np.ndarray,
-    fixed_words: np.ndarray,
-    vlen_words: np.ndarray,
-    known: np.ndarray,
+    words: Buffer,
+    fixed_words: Buffer,
+    vlen_words: Buffer,
+    known: Buffer,
     str_end: int,
     start_id: int,
-    tid_first: np.ndarray,
-    tid_stride: np.ndarray,
-    tid_fixed: np.ndarray,
-    tid_per_vlen: np.ndarray,
-    str_stride: np.ndarray,
-    str_per_vlen: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, int, int, int, bool]: ...
+    tid_first: Buffer,
+    tid_stride: Buffer,
+    tid_fixed: Buffer,
+    tid_per_vlen: Buffer,
+    str_stride: Buffer,
+    str_per_vlen: Buffer,
+) -> tuple[array[int], array[int], int, int, int, bool]: ...
 def first_bad_start(
-    words: np.ndarray, type_start: np.ndarray, fixed_words: np.ndarray, vlen_words: np.ndarray, known: np.ndarray
+    words: Buffer, type_start: Buffer, fixed_words: Buffer, vlen_words: Buffer, known: Buffer
 ) -> int: ...
 def first_bad_field(
-    words: np.ndarray,
-    type_start: np.ndarray,
+    words: Buffer,
+    type_start: Buffer,
     str_end: int,
     type_cnt: int,
-    tid_first: np.ndarray,
-    tid_stride: np.ndarray,
-    tid_fixed: np.ndarray,
-    tid_per_vlen: np.ndarray,
-    str_stride: np.ndarray,
-    str_per_vlen: np.ndarray,
+    tid_first: Buffer,
+    tid_stride: Buffer,
+    tid_fixed: Buffer,
+    tid_per_vlen: Buffer,
+    str_stride: Buffer,
+    str_per_vlen: Buffer,
+) -> tuple[int, int, int]: ...
+def first_bad_func(
+    words: Buffer, type_start: Buffer, kinds: Buffer, start_id: int, base_kinds: Buffer
 ) -> tuple[int, int, int]: ...

@@ -21,11 +21,18 @@ bounds checking on traps any index the proofs missed; tests/test_io_malformed.py
 makes that build and drives the malformed corpus through it.
 """
 
+from cpython cimport array
 from libc.stdint cimport int64_t, uint8_t, uint32_t
 
-import numpy as np
+import array as pyarray
 
-from btfdedup.format.kinds cimport KIND_MASK, kind_of, vlen_of
+from btfdedup.format.kinds cimport K_FUNC, K_FUNC_PROTO, KIND_MASK, kind_of, vlen_of
+
+# Templates of the outputs: the scan's columns are ``array.array`` buffers, so
+# reading a BTF needs no numpy (a ``Btf`` wraps them as numpy arrays, zero-copy,
+# only when a numpy column is asked for).
+cdef array.array _INT64 = pyarray.array("q")
+cdef array.array _UINT8 = pyarray.array("B")
 
 cdef enum:
     _SCAN_OK = 0
@@ -140,10 +147,10 @@ def scan(const uint32_t[::1] words, const int64_t[::1] fixed_words, const int64_
          const int64_t[::1] known) -> tuple:
     """Record boundaries of ``words`` (native order) and the kind of each record.
 
-    Returns ``(type_start, kind, n, err, err_word)``: ``type_start[:n]`` (int64) are
-    the word offsets of the ``n`` complete records and ``type_start[n]`` the end
-    (or the offset of the record that broke the walk), ``kind`` (uint8) the ``n``
-    kinds; ``err`` is a ``SCAN_*`` code, ``err_word`` the offending record's offset.
+    Returns ``(type_start, kind, n, err, err_word)``: ``type_start[:n]`` (an int64
+    ``array.array``, ``n + 1`` entries) are the word offsets of the ``n`` complete records and ``type_start[n]`` the end
+    (or the offset of the record that broke the walk), ``kind`` (a uint8
+    ``array.array``) the ``n`` kinds; ``err`` is a ``SCAN_*`` code, ``err_word`` the offending record's offset.
     A record is ``3 + fixed_words[kind] + vlen * vlen_words[kind]`` words; kinds with
     ``known[kind] == 0`` are refused.
     """
@@ -152,9 +159,9 @@ def scan(const uint32_t[::1] words, const int64_t[::1] fixed_words, const int64_
     _check_table(known, "known")
     cdef Py_ssize_t n_words = words.shape[0]
     # Every record is at least 3 words, which bounds the count.  The arrays are
-    # sized for that bound but only the pages written become resident.
-    starts_arr = np.empty(n_words // 3 + 2, dtype=np.int64)
-    kinds_arr = np.empty(n_words // 3 + 1, dtype=np.uint8)
+    # sized for that bound (only the pages written become resident), then shrunk.
+    cdef array.array starts_arr = array.clone(_INT64, n_words // 3 + 2, zero=False)
+    cdef array.array kinds_arr = array.clone(_UINT8, n_words // 3 + 1, zero=False)
     cdef int64_t[::1] starts = starts_arr
     cdef uint8_t[::1] kinds = kinds_arr
     cdef int err = _SCAN_OK
@@ -165,7 +172,9 @@ def scan(const uint32_t[::1] words, const int64_t[::1] fixed_words, const int64_
     with nogil:
         n = _walk(words, fixed_words, vlen_words, known, starts, kinds, &err, &where, False, 0,
                   &fields_in_range, &max_tid, known, known, known, known, known, known)
-    return starts_arr[: n + 1], kinds_arr[:n], n, err, where
+    array.resize(starts_arr, n + 1)
+    array.resize(kinds_arr, n)
+    return starts_arr, kinds_arr, n, err, where
 
 
 def scan_checked(const uint32_t[::1] words, const int64_t[::1] fixed_words, const int64_t[::1] vlen_words,
@@ -187,8 +196,8 @@ def scan_checked(const uint32_t[::1] words, const int64_t[::1] fixed_words, cons
                         (str_per_vlen, "str_per_vlen")):
         _check_table(table, name)
     cdef Py_ssize_t n_words = words.shape[0]
-    starts_arr = np.empty(n_words // 3 + 2, dtype=np.int64)
-    kinds_arr = np.empty(n_words // 3 + 1, dtype=np.uint8)
+    cdef array.array starts_arr = array.clone(_INT64, n_words // 3 + 2, zero=False)
+    cdef array.array kinds_arr = array.clone(_UINT8, n_words // 3 + 1, zero=False)
     cdef int64_t[::1] starts = starts_arr
     cdef uint8_t[::1] kinds = kinds_arr
     cdef int err = _SCAN_OK
@@ -200,7 +209,9 @@ def scan_checked(const uint32_t[::1] words, const int64_t[::1] fixed_words, cons
         n = _walk(words, fixed_words, vlen_words, known, starts, kinds, &err, &where, True, str_end,
                   &fields_in_range, &max_tid, tid_first, tid_stride, tid_fixed, tid_per_vlen, str_stride, str_per_vlen)
     fields_ok = bool(fields_in_range) and max_tid < start_id + n
-    return starts_arr[: n + 1], kinds_arr[:n], n, err, where, fields_ok
+    array.resize(starts_arr, n + 1)
+    array.resize(kinds_arr, n)
+    return starts_arr, kinds_arr, n, err, where, fields_ok
 
 
 def first_bad_start(const uint32_t[::1] words, const int64_t[::1] type_start, const int64_t[::1] fixed_words,
@@ -311,3 +322,48 @@ def first_bad_field(const uint32_t[::1] words, const int64_t[::1] type_start, in
             if what != _FIELD_OK:
                 break
     return what, where_i, where_q
+
+
+def first_bad_func(const uint32_t[::1] words, const int64_t[::1] type_start, const uint8_t[::1] kinds,
+                   int64_t start_id, const uint8_t[::1] base_kinds) -> tuple:
+    """libbpf's rule that a FUNC's type is a FUNC_PROTO, over records whose
+    boundaries and type-ID fields are already checked.
+
+    ``kinds`` are the kinds of the records at ``type_start`` (type IDs ``start_id``
+    on), ``base_kinds`` the kinds of type IDs ``0 .. start_id - 1`` (void first: 0).
+    Returns ``(i, target, target_kind)`` for the first FUNC row ``i`` whose type is
+    not a FUNC_PROTO, or ``(-1, 0, 0)``.  A target that is no type at all (which the
+    field checks refuse first) counts as kind 0.
+    """
+    cdef Py_ssize_t n_words = words.shape[0]
+    cdef Py_ssize_t n = kinds.shape[0]
+    cdef Py_ssize_t nb = base_kinds.shape[0]
+    cdef Py_ssize_t i
+    cdef int64_t p, t
+    cdef int k
+    cdef Py_ssize_t bad = -1
+    cdef int64_t bad_target = 0
+    cdef int bad_kind = 0
+    if type_start.shape[0] < n + 1:
+        raise ValueError("first_bad_func: type_start is shorter than kinds")
+    with nogil:
+        for i in range(n):
+            if kinds[i] != K_FUNC:
+                continue
+            p = type_start[i]
+            # The type field is the record's third word.
+            if p < 0 or p > n_words - 3:
+                k = 0
+                t = 0
+            else:
+                t = words[p + 2]
+                if t >= start_id and t - start_id < n:
+                    k = kinds[t - start_id]
+                elif t < start_id and t < nb:
+                    k = base_kinds[t]
+                else:
+                    k = 0
+            if k != K_FUNC_PROTO:
+                bad, bad_target, bad_kind = i, t, k
+                break
+    return bad, bad_target, bad_kind

@@ -9,8 +9,10 @@ of a string (suffix sharing) are legal.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class StringTable:
@@ -34,6 +36,8 @@ class StringTable:
     @cached_property
     def nul_positions(self) -> np.ndarray:
         """Sorted local positions of every NUL byte."""
+        import numpy as np
+
         return np.flatnonzero(np.frombuffer(self.data, dtype=np.uint8) == 0)
 
     def contains(self, off: int) -> bool:
@@ -66,6 +70,8 @@ class StringTable:
 
     def valid_mask(self, offsets: np.ndarray) -> np.ndarray:
         """Vectorized ``contains`` for an array of global offsets."""
+        import numpy as np
+
         offsets = np.asarray(offsets, dtype=np.int64)
         out = np.zeros(len(offsets), dtype=np.bool_)
         own = offsets >= self.start_off

@@ -140,9 +140,11 @@ def type_view(btf: Btf, type_id: int) -> TypeView:
     if type_id == 0:
         return TypeView(id=0, kind=Kind.UNKN, name="", name_off=0, kind_flag=False, vlen=0)
     owner, i = btf.owner_of(type_id)
-    p = int(owner.type_start[i])
-    end = int(owner.type_start[i + 1])
-    rec = owner.words[p:end].tolist()
+    # The buffers, not the numpy columns: looking at a type needs no numpy.
+    starts = owner.type_start_buffer
+    p = int(starts[i])
+    end = int(starts[i + 1])
+    rec = owner.words_buffer[p:end].tolist()
     name_off, info, size_type = rec[0], rec[1], rec[2]
     tail = rec[3:]
     kind = Kind((info >> KIND_SHIFT) & KIND_MASK)

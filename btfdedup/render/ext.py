@@ -86,14 +86,12 @@ def _type_of(btf: Btf, type_id: int) -> tuple[str, str | None] | None:
     """``(kind, name or None)`` of a type anywhere in ``btf``'s base chain; None when absent."""
     if type_id == 0:
         return "void", None
-    b: Btf | None = btf
-    while b is not None:
+    for b in btf.chain():
         if b.start_id <= type_id < b.type_cnt:
             i = type_id - b.start_id
             kind = KIND_NAMES.get(int(b.kind[i]), f"KIND_{int(b.kind[i])}")
             name_off = int(b.name_off[i])
             return kind, _string(b, name_off) if name_off else None
-        b = b.base
     return None
 
 

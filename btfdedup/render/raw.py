@@ -22,13 +22,13 @@ matters for records libbpf 1.1 cannot parse in the first place.
 from __future__ import annotations
 
 import io
+from array import array
 from collections.abc import Iterable, Iterator
-from typing import IO, TYPE_CHECKING, cast
-
-import numpy as np
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from btfdedup.errors import BtfUsageError
-from btfdedup.render.walk import FORMAT_RAW, dump_chunk
+from btfdedup.model.records import U32
+from btfdedup.render.walk import FORMAT_RAW, dump_chunk, name_offsets
 
 if TYPE_CHECKING:
     from btfdedup.model.btf import Btf
@@ -52,12 +52,8 @@ class DumpTables:
     __slots__ = ("strs", "all_kind", "all_name", "type_cnt")
 
     def __init__(self, btf: Btf) -> None:
-        chain: list[Btf] = []
-        b: Btf | None = btf
-        while b is not None:
-            chain.append(b)
-            b = b.base
-        chain.reverse()
+        # Buffers, not numpy arrays: a dump of a file imports no numpy.
+        chain = btf.chain()
         datas = []
         expect = 0
         for c in chain:
@@ -65,25 +61,28 @@ class DumpTables:
                 raise BtfUsageError(f"string offsets of {c!r} do not continue its base's")
             datas.append(c.strings.data)
             expect = c.strings.end_off
-        self.strs = np.frombuffer(b"".join(datas) or b"\0", dtype=np.uint8)
-        if not any(datas):
-            # No string bytes at all: every non-zero offset is invalid.
-            self.strs = self.strs[:0]
-        self.all_kind = btf.all_kinds().astype(np.uint8, copy=False)
-        self.all_name = np.concatenate(
-            [np.zeros(1, dtype=np.uint32), *[c.name_off.astype(np.uint32, copy=False) for c in chain]]
-        )
+        # Empty when the chain has no string bytes: every non-zero offset is then invalid.
+        self.strs = b"".join(datas)
+        self.all_kind = btf.all_kinds_buffer()
         self.type_cnt = int(btf.type_cnt)
+        self.all_name = array(U32, bytes(4 * self.type_cnt))
+        for c in chain:
+            name_offsets(c.words_buffer, c.type_start_buffer, self.all_name, c.start_id)
 
 
-def resolve_ids(btf: Btf, ids: Iterable[int] | None) -> list[tuple[Btf, np.ndarray]]:
+#: What :func:`resolve_ids` gives for each run: the owning object and the local
+#: indices to dump, ``None`` meaning all of them in order.
+Run = tuple["Btf", "array[int] | None"]
+
+
+def resolve_ids(btf: Btf, ids: Iterable[int] | None) -> list[Run]:
     """Group the IDs to dump into runs of (owning object, local indices), in order.
 
-    ``None`` means every type of ``btf`` itself (not its base).  An ID that is
-    not a type raises :class:`BtfUsageError` naming it.
+    ``None`` means every type of ``btf`` itself (not its base), given as the run
+    ``(btf, None)``.  An ID that is not a type raises :class:`BtfUsageError` naming it.
     """
     if ids is None:
-        return [(btf, np.arange(btf.nr_types, dtype=np.int64))]
+        return [(btf, None)]
     runs: list[tuple[Btf, list[int]]] = []
     for tid in ids:
         tid = int(tid)
@@ -95,28 +94,31 @@ def resolve_ids(btf: Btf, ids: Iterable[int] | None) -> list[tuple[Btf, np.ndarr
             runs[-1][1].append(i)
         else:
             runs.append((owner, [i]))
-    return [(o, np.asarray(ix, dtype=np.int64)) for o, ix in runs]
+    return [(o, array("q", ix)) for o, ix in runs]
 
 
 def _chunks(
-    fmt: int, btf: Btf, runs: list[tuple[Btf, np.ndarray]], tables: DumpTables | None, *, with_ends: bool = False
-) -> Iterator[tuple[bytes, np.ndarray]]:
+    fmt: int, btf: Btf, runs: list[Run], tables: DumpTables | None, *, with_ends: bool = False
+) -> Iterator[tuple[bytes, array[int]]]:
     """Drive the walk (:func:`~btfdedup.render.walk.dump_chunk` in format ``fmt``)
     over :func:`resolve_ids` runs; yields (bytes, end offset of each type in them,
     or an empty array unless ``with_ends``)."""
     t = tables or DumpTables(btf)
     cap = CHUNK_BYTES
-    no_ends = np.zeros(0, dtype=np.int64)
+    no_sel = array("q")
     for owner, sel in runs:
-        if len(sel) == 0:
+        n = owner.nr_types if sel is None else len(sel)
+        if n == 0:
             continue
-        ends = np.zeros(len(sel), dtype=np.int64) if with_ends else no_ends
+        ends = array("q", bytes(8 * n)) if with_ends else no_sel
+        words: Any = owner.words_buffer
+        type_start: Any = owner.type_start_buffer
         j = 0
-        while j < len(sel):
+        while j < n:
             nj, data = dump_chunk(
-                owner.words,
-                owner.type_start,
-                sel,
+                words,
+                type_start,
+                no_sel if sel is None else sel,
                 int(owner.start_id),
                 t.strs,
                 t.all_kind,
@@ -126,6 +128,7 @@ def _chunks(
                 cap,
                 ends,
                 fmt,
+                n if sel is None else -1,
             )
             if data is None:
                 # One type does not fit: grow the buffer and retry.

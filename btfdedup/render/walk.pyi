@@ -1,22 +1,28 @@
 """Type stub of the compiled :mod:`btfdedup.render.walk` (see ``walk.pyx``)."""
 
 import numpy as np
+from typing_extensions import Buffer as _Buffer
+
+#: What a typed memoryview argument takes: any buffer of the right item type.
+Buffer = _Buffer | np.ndarray
 
 FORMAT_RAW: int
 FORMAT_JSON: int
 FORMAT_JSON_PRETTY: int
 
 def dump_chunk(
-    words: np.ndarray,
-    type_start: np.ndarray,
-    sel: np.ndarray,
+    words: Buffer,
+    type_start: Buffer,
+    sel: Buffer,
     start_id: int,
-    strs: np.ndarray,
-    all_kind: np.ndarray,
-    all_name: np.ndarray,
+    strs: Buffer,
+    all_kind: Buffer,
+    all_name: Buffer,
     type_cnt: int,
     first: int,
     cap: int,
-    ends: np.ndarray,
+    ends: Buffer,
     fmt: int,
+    nall: int = -1,
 ) -> tuple[int, bytes | None]: ...
+def name_offsets(words: Buffer, type_start: Buffer, out: Buffer, at: int) -> None: ...

@@ -724,9 +724,12 @@ def dump_chunk(
     Py_ssize_t cap,
     int64_t[::1] ends,
     int fmt,
+    Py_ssize_t nall=-1,
 ) -> tuple[int, bytes | None]:
     """Write types ``sel[first:]`` of one BTF object, as many as ``cap`` bytes hold.
 
+    ``nall`` >= 0 selects rows ``0 .. nall - 1`` instead (``sel`` is then ignored):
+    the whole object, without a selection array to build.
     ``words``/``type_start`` are the object's type section and record starts,
     ``start_id`` its first type ID; ``strs`` is every string section of its base
     chain concatenated and ``all_kind``/``all_name`` the kind and name offset of
@@ -741,7 +744,7 @@ def dump_chunk(
     length in place), so a chunk is never copied.
     """
     cdef Out o
-    cdef Py_ssize_t nsel = sel.shape[0]
+    cdef Py_ssize_t nsel = nall if nall >= 0 else sel.shape[0]
     cdef Py_ssize_t ntypes = type_start.shape[0]
     cdef Py_ssize_t j, start
     cdef int64_t i
@@ -769,7 +772,7 @@ def dump_chunk(
     j = first
     with nogil:
         while j < nsel:
-            i = sel[j]
+            i = j if nall >= 0 else sel[j]
             if i < 0 or i >= ntypes or type_start[i] < 0:
                 status = PUT_TRUNCATED
                 break
@@ -786,10 +789,36 @@ def dump_chunk(
     if status == PUT_TRUNCATED or j == first:
         Py_XDECREF(chunk)
         if status == PUT_TRUNCATED:
-            raise BtfFormatError(f"type ID {start_id + sel[j]}: record runs past the end of the type section")
+            raise BtfFormatError(
+                f"type ID {start_id + (j if nall >= 0 else sel[j])}: record runs past the end of the type section"
+            )
         return j, None
     # On failure _PyBytes_Resize frees the object, sets chunk to NULL and raises.
     _PyBytes_Resize(&chunk, o.pos)
     data = <object>chunk
     Py_XDECREF(chunk)
     return j, data
+
+
+def name_offsets(const uint32_t[::1] words, const int64_t[::1] type_start, uint32_t[::1] out, Py_ssize_t at) -> None:
+    """``out[at + i]`` = the ``name_off`` word of record ``i`` (``words[type_start[i]]``),
+    for every record of one object: its part of the whole-chain name column a dump
+    looks DATASEC entries up in (``at`` is its first type ID)."""
+    cdef Py_ssize_t n = type_start.shape[0] - 1
+    cdef Py_ssize_t n_words = words.shape[0]
+    cdef Py_ssize_t i
+    cdef int64_t p
+    cdef bint bad = False
+    if n < 0:
+        return
+    if at < 0 or at > out.shape[0] - n:
+        raise ValueError(f"name_offsets: {n} records at {at} do not fit {out.shape[0]} entries")
+    with nogil:
+        for i in range(n):
+            p = type_start[i]
+            if p < 0 or p >= n_words:
+                bad = True
+                break
+            out[at + i] = words[p]
+    if bad:
+        raise ValueError("name_offsets: a record start lies outside the type section")

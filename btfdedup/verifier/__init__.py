@@ -67,15 +67,6 @@ def _blob_of(obj: Btf | bytes | bytearray | memoryview | str | Path) -> bytes:
     return bytes(obj)
 
 
-def _base_strings(base: Btf) -> bytes:
-    chain = []
-    b: Btf | None = base
-    while b is not None:
-        chain.append(b.strings.data)
-        b = b.base
-    return b"".join(reversed(chain))
-
-
 _BASE_CACHE: weakref.WeakKeyDictionary[Btf, dict[RuleSet, tuple[NameTable, np.ndarray, np.ndarray]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -86,20 +77,15 @@ def _base_cache(base: Btf, rules: RuleSet) -> tuple[NameTable, np.ndarray, np.nd
     per = _BASE_CACHE.setdefault(base, {})
     if rules not in per:
         kinds, refs = _base_columns(base)
-        per[rules] = (NameTable(_base_strings(base), rules), kinds, refs)
+        per[rules] = (NameTable(base.all_strings(), rules), kinds, refs)
     return per[rules]
 
 
 def _base_columns(base: Btf) -> tuple[np.ndarray, np.ndarray]:
     """(kind, size_or_type) of IDs 0..type_cnt-1 over the base chain."""
-    levels = []
-    b: Btf | None = base
-    while b is not None:
-        levels.append(b)
-        b = b.base
     kinds = [np.zeros(1, dtype=np.uint8)]
     refs = [np.zeros(1, dtype=np.uint32)]
-    for lvl in reversed(levels):
+    for lvl in base.chain():
         kinds.append(lvl.kind.astype(np.uint8))
         refs.append(lvl.size_type.astype(np.uint32))
     return np.concatenate(kinds), np.concatenate(refs)

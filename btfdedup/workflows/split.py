@@ -10,13 +10,15 @@ For every module:
   deduplicated the same way — what ``pahole --btf_base vmlinux`` gives with libbpf.
 
 Each result is written as split BTF to ``OUTDIR/<name>.btf`` (``name`` = the input
-file name without ``.ko``/``.o``/``.btf`` and compression suffixes).  All modules
-are deduplicated before OUTDIR is created or the first file is written, an output
-that would replace an input is refused up front, and the files are staged and then
-renamed into place together (:class:`btfdedup.io.writer.OutputSet`), so a failing or
-interrupted run leaves OUTDIR as it was (or absent, when the run would have created
-it).  With a ``failures`` list (``--keep-going``), a module that fails to load or to
-deduplicate is recorded there and the others are written.
+file name without ``.ko``/``.o``/``.btf`` and compression suffixes).  An output that
+would replace an input is refused up front; each module's output is staged (a
+temporary file in OUTDIR) as soon as it is deduplicated, and the files are renamed
+into place together once every module succeeded (:class:`btfdedup.io.writer.OutputSet`),
+so a failing or interrupted run leaves OUTDIR as it was (or absent, when the run
+created it).  The base's share of every module's dedup is done once
+(:func:`btfdedup.engine.prepare_base`).  With a ``failures`` list
+(``--keep-going``), a module that fails to load or to deduplicate is recorded there
+and the others are written.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from btfdedup.append import merge
 from btfdedup.errors import BtfUsageError
@@ -41,6 +43,9 @@ from btfdedup.workflows.inputs import (
     load_input,
     protected_paths,
 )
+
+if TYPE_CHECKING:
+    from btfdedup.engine import PreparedBase
 
 _COMPRESSED = (".xz", ".zst", ".gz")
 _CONTAINERS = (".ko", ".o", ".btf", ".elf", ".raw")
@@ -118,15 +123,20 @@ class SplitRun:
         }
 
 
-def dedup_against_base(module: Btf, base: Btf, *, force_collisions: bool = False, strategy: str = "libbpf") -> Btf:
-    """``module`` (split on ``base``, or standalone) deduplicated into split BTF on ``base``."""
+def dedup_against_base(module: Btf, base: Btf, *, force_collisions: bool = False, strategy: str = "libbpf",
+                       prepared: PreparedBase | None = None) -> Btf:
+    """``module`` (split on ``base``, or standalone) deduplicated into split BTF on ``base``;
+    ``prepared`` (:func:`btfdedup.engine.prepare_base` of ``base``) saves redoing the
+    base's share of the work for every module."""
     from btfdedup.engine import dedup
 
     if module.base is not base:
         # Standalone: merged onto ``base``.  Split on an equal copy of ``base`` (merge
         # checks the content and refuses a different one): re-homed on ``base``.
         module = merge([module], base)
-    return dedup(module, force_collisions=force_collisions, strategy=strategy).btf
+    if prepared is not None and module.base is not prepared.base:
+        prepared = None
+    return dedup(module, force_collisions=force_collisions, strategy=strategy, prepared=prepared).btf
 
 
 def check_arguments(outdir: str) -> None:
@@ -169,49 +179,56 @@ def split_files(
     dests = {f: os.path.join(outdir, n + ".btf") for n, f in names.items()}
     if os.path.isdir(outdir):
         check_outputs(dests.values(), protect)
-    # Every module is deduplicated before anything is written: a module that fails
-    # (wrong base, malformed) leaves OUTDIR as it was, not half filled.
+    # The base's share of each dedup (prep's table, the base string index, the flat
+    # view of the base records) is done once for all modules.
+    from btfdedup.engine import prepare_base
+
+    prepared = prepare_base(base)
     results: list[ModuleResult] = []
-    outputs: list[bytes] = []
-    for i, f in enumerate(found.files):
-        t = time.perf_counter()
-        try:
-            mod = loader(f, base)
-            out = dedup_against_base(mod, base, force_collisions=force_collisions, strategy=strategy)
-        except INPUT_ERRORS as e:
-            failure = Failure.of(f, e)
-            if failures is None:
-                if failure.error == str(e):
-                    raise
-                raise BtfUsageError(failure.error) from e  # the one "FILE: rule" line
-            failures.append(failure)
+    # Each output is staged (a temporary file in OUTDIR) as soon as its module is
+    # done, so the run never holds every output in memory; nothing is renamed into
+    # place before every module succeeded, and a failure discards what was staged
+    # (and OUTDIR, when this run created it).
+    with OutputSet(protect) as written:
+        for i, f in enumerate(found.files):
+            t = time.perf_counter()
+            try:
+                mod = loader(f, base)
+                out = dedup_against_base(mod, base, force_collisions=force_collisions, strategy=strategy,
+                                         prepared=prepared)
+            except INPUT_ERRORS as e:
+                failure = Failure.of(f, e)
+                if failures is None:
+                    if failure.error == str(e):
+                        raise
+                    raise BtfUsageError(failure.error) from e  # the one "FILE: rule" line
+                failures.append(failure)
+                if progress is not None:
+                    progress(i + 1, len(found.files), module_name(f))
+                continue
+            data = out.to_bytes()
+            if not results:
+                written.make_dir(outdir)
+            written.add(dests[f], data)
+            results.append(
+                ModuleResult(
+                    path=f,
+                    name=module_name(f),
+                    output=dests[f],
+                    standalone=mod.base is None,
+                    types_before=mod.nr_types,
+                    types_after=out.nr_types,
+                    bytes_before=btf_size(mod),
+                    bytes_after=len(data),
+                    seconds=time.perf_counter() - t,
+                )
+            )
+            del data, out, mod
             if progress is not None:
                 progress(i + 1, len(found.files), module_name(f))
-            continue
-        data = out.to_bytes()
-        outputs.append(data)
-        results.append(
-            ModuleResult(
-                path=f,
-                name=module_name(f),
-                output=dests[f],
-                standalone=mod.base is None,
-                types_before=mod.nr_types,
-                types_after=out.nr_types,
-                bytes_before=btf_size(mod),
-                bytes_after=len(data),
-                seconds=time.perf_counter() - t,
-            )
-        )
-        if progress is not None:
-            progress(i + 1, len(found.files), module_name(f))
-    if failures is not None:
-        found.sort_failures(failures)
-    if not results:
-        raise BtfUsageError(f"no module left: {len(failures or [])} failed")
-    with OutputSet(protect) as written:
-        written.make_dir(outdir)
-        for r, data in zip(results, outputs, strict=True):
-            written.add(r.output, data)
+        if failures is not None:
+            found.sort_failures(failures)
+        if not results:
+            raise BtfUsageError(f"no module left: {len(failures or [])} failed")
         written.commit()
     return SplitRun(results, found.skipped, base.nr_types, time.perf_counter() - t0, list(failures or []))

@@ -6,6 +6,11 @@ except VAR and DATASEC, sits in the candidate table under its static key, insert
 in ascending ID order (libbpf ``btf_dedup_prep``).  Base types are never modified,
 renumbered or dropped; v1.6 hashes base typedefs with H_common.  Without a base there
 is nothing to do (the loop is empty).
+
+With a prepared base (``d.prepared``) the table already holds the base types as this
+phase would insert them (:class:`btfdedup.engine.state.PreparedBase`); only ``map`` is
+reset for the base IDs (a previous split may have redirected a base FWD), and the
+prepared verdict on the base's kinds is repeated.
 """
 
 from libc.stdint cimport int64_t, uint8_t, uint32_t
@@ -31,6 +36,13 @@ def prep_phase(DedupState d) -> int:
     cdef int64_t bad = -1
     cdef int k
     cdef int rc = DEDUP_OK
+    if d.prepared is not None:
+        with nogil:
+            for tid in range(1, start_id):
+                mp[tid] = <uint32_t>tid
+        if d.prepared.prep_err != DEDUP_OK:
+            return d.fail(d.prepared.prep_err, d.prepared.prep_bad, d.prepared.prep_bad)
+        return DEDUP_OK
     with nogil:
         for tid in range(1, start_id):
             mp[tid] = <uint32_t>tid
