@@ -30,9 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from btfdedup.format.constants import KIND_NAMES, Kind
+from btfdedup.format.constants import KIND_NAMES, MODIFIER_KINDS, Kind
 
-_MODS = (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
 #: how many modifier/typedef hops, or nested comparisons, before a cycle is assumed
 _MAX_DEPTH = 1024
 _RESOLVE_DEPTH = 32
@@ -82,7 +81,7 @@ class TypeTable:
     def skip_mods(self, tid: int) -> int:
         """``skip_mods_and_typedefs``."""
         for _ in range(_MAX_DEPTH):
-            if self.kind(tid) not in _MODS:
+            if self.kind(tid) not in MODIFIER_KINDS:
                 return tid
             tid = self.size_type(tid)
         raise RecursionError("modifier cycle")
@@ -113,7 +112,7 @@ class TypeTable:
             if k == Kind.PTR:
                 size = self.pointer_size()
                 break
-            if k in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.VAR, Kind.DECL_TAG, Kind.TYPE_TAG):
+            if k in MODIFIER_KINDS or k in (Kind.VAR, Kind.DECL_TAG):
                 tid = self.size_type(tid)
             elif k == Kind.ARRAY:
                 n = self.word(tid, 5)

@@ -44,7 +44,7 @@ import numpy as np
 from btfdedup.bpfobj.elf_object import SHT_SYMTAB, BpfObjectFile, read_bpf_object
 from btfdedup.bpfobj.symbols import extern_symbols, global_object_symbols, is_restricted_visibility
 from btfdedup.errors import BtfExtFormatError, BtfFormatError, ElfError
-from btfdedup.format.constants import KIND_SHIFT, Kind
+from btfdedup.format.constants import KIND_SHIFT, MODIFIER_KINDS, Kind
 from btfdedup.io.load import parse_blob, read_file
 from btfdedup.model.btf import Btf
 from btfdedup.model.ext import parse_ext
@@ -64,8 +64,6 @@ EM_BPF = 247
 ELFCLASS64 = 64
 #: bounds libbpf's type-chain walks (btf__resolve_size / btf__align_of)
 MAX_RESOLVE_DEPTH = 32
-
-_MODIFIERS = (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG)
 
 
 def _refuse(obj: BpfObjectFile, rule: str) -> ElfError:
@@ -364,7 +362,7 @@ class _OpenedBtf:
                 return total if total <= 0xFFFFFFFF else -1
             if k == Kind.PTR:
                 return nelems * PTR_SIZE
-            if k in (*_MODIFIERS, Kind.VAR, Kind.DECL_TAG):
+            if k in MODIFIER_KINDS or k in (Kind.VAR, Kind.DECL_TAG):
                 type_id = int(self.words[p + 2])
             elif k == Kind.ARRAY:
                 n = int(self.words[p + 5])
@@ -388,7 +386,7 @@ class _OpenedBtf:
             return min(PTR_SIZE, int(self.words[p + 2]))
         if k == Kind.PTR:
             return PTR_SIZE
-        if k in _MODIFIERS:
+        if k in MODIFIER_KINDS:
             return self._align_of(int(self.words[p + 2]), depth + 1)
         if k == Kind.ARRAY:
             return self._align_of(int(self.words[p + 3]), depth + 1)
@@ -398,7 +396,7 @@ class _OpenedBtf:
 
     def _skip_mods(self, type_id: int) -> int:
         for _ in range(MAX_RESOLVE_DEPTH):
-            if self._kind(type_id) not in _MODIFIERS:
+            if self._kind(type_id) not in MODIFIER_KINDS:
                 return type_id
             type_id = int(self.words[self._pos(type_id) + 2])
         return type_id

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from btfdedup.format.constants import Kind
+from btfdedup.format.constants import MODIFIER_KINDS, Kind
 from btfdedup.verifier.meta import MetaContext
 from btfdedup.verifier.meta_checks import structs_using
 
@@ -184,7 +184,7 @@ def _kptr(tt: _Types, ptr: int) -> bool:
         raise FieldError(f"pointer field with unknown type tag {value!r}", errno_mod.EINVAL)
     cur = nxt
     for _ in range(MAX_LEVEL):
-        if cur is None or tt.kind(cur) not in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG):
+        if cur is None or tt.kind(cur) not in MODIFIER_KINDS:
             break
         cur = tt.local(int(tt.ctx.size_type[cur]))
     if cur is None or tt.kind(cur) != Kind.STRUCT:
