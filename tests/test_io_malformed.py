@@ -863,6 +863,7 @@ from btfdedup.io.raw import parse_raw
 from btfdedup.model import fields as f, scan
 from btfdedup.model.btf import Btf
 from btfdedup.model.records import KindSizes
+from btfdedup.model.strindex import StringIndex
 from btfdedup.model.strings import StringTable
 from tests.test_io_malformed import BASE_61, _flips, _set_word, _small_cus, _small_modules
 
@@ -913,13 +914,11 @@ for ts in lies:
     # a hand-built (unchecked) Btf with the lie, merged
     attempt(merge, [Btf(btf.words, ts, btf.strings)])
     out = np.zeros(64, dtype=np.uint8)
-    slots = np.full(8, -1, dtype=np.int64)
     own = np.frombuffer(btf.strings.data, dtype=np.uint8)
     for t1 in (1, len(ts) - 1):
         for own_memo in (np.full(len(own), 0xFFFFFFFF, dtype=np.uint32), np.zeros(3, dtype=np.uint32)):
             attempt(append_walk.append_types, btf.words.copy(), ts, 0, max(0, t1), 0, 1, 0, own, 0,
-                    np.zeros(1, dtype=np.uint8), own_memo, np.full(1, 0xFFFFFFFF, dtype=np.uint32), out, 1, 0,
-                    slots, np.zeros(8, dtype=np.uint64), 1, *tables)
+                    own_memo, np.full(1, 0xFFFFFFFF, dtype=np.uint32), StringIndex(b"\\0"), out, 1, *tables)
 # Sections shorter than one record header, straight into every compiled walk.
 for n_w in (0, 1, 2, 4):
     w = np.ascontiguousarray(btf.words[:n_w])
@@ -938,11 +937,9 @@ attempt(merge, [Btf(btf.words, good, StringTable(b"\\0"))])
 # Strings without their NUL: every string runs to the end of the blob.
 attempt(merge, [Btf(btf.words, good, StringTable(b"\\0" + b"x" * len(btf.strings.data)))])
 for offs, srcs in (([1 << 40], [0]), ([-3], [0]), ([1], [5]), ([1], [-1]), ([len(btf.strings.data)], [0])):
-    slots = np.full(8, -1, dtype=np.int64)
     attempt(append_walk.intern_offsets, np.array(offs, dtype=np.int64), np.array(srcs, dtype=np.int64), 0,
             np.frombuffer(btf.strings.data + b"\\0", dtype=np.uint8), np.array([0, len(btf.strings.data)]),
-            np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.uint8), np.zeros(64, dtype=np.uint8), 1, 0,
-            slots, np.zeros(8, dtype=np.uint64), 1)
+            np.zeros(1, dtype=np.int64), StringIndex(b"\\0"), np.zeros(64, dtype=np.uint8), 1)
 # Tables too short or with entries the proofs exclude.
 for bad in (np.zeros(5, dtype=np.int64), np.full(128, 1 << 40, dtype=np.int64), np.full(128, -1, dtype=np.int64)):
     attempt(scan.scan, btf.words, bad, sizes.vlen_words, sizes.known)
@@ -963,7 +960,8 @@ def test_compiled_walks_stay_in_bounds(tmp_path: Path) -> None:
     IndexError (raised, or reported as unraisable from a helper) or a signal."""
     _need(CUS)
     _need(BASE_61)
-    pytest.importorskip("Cython")
+    import Cython  # noqa: F401  (the test extra installs it; a missing one must fail, not skip)
+
     repo = FIXTURES.parent
     build = tmp_path / "pkg"
     shutil.copytree(repo / "btfdedup", build / "btfdedup", ignore=shutil.ignore_patterns("__pycache__", "*.c", "*.html"))
