@@ -36,6 +36,8 @@ extensions = [
 ]
 
 setup(
+    # compile the generated C files in parallel too (cythonize's nthreads covers .pyx -> .c)
+    options={"build_ext": {"parallel": os.cpu_count() or 1}},
     ext_modules=cythonize(
         extensions,
         nthreads=os.cpu_count() or 1,
