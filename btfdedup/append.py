@@ -25,9 +25,10 @@ accepts split sources on the destination's base and applies that recipe to them;
 
 The records are copied with numpy, then one compiled walk per source
 (:mod:`btfdedup.append_walk`) goes record by record, as libbpf does: it interns every
-string field in iterator order into an open-addressing table pre-filled with the
-base chain's strings, first occurrence winning — which is exactly "``btf__find_str``
-in the base, else add to the new set" — and shifts the source's own type IDs.  A
+string field in iterator order into the package's string index
+(:mod:`btfdedup.model.strindex`) pre-filled with the base chain's strings, first
+occurrence winning — which is exactly "``btf__find_str`` in the base, else add to
+the new set" — and shifts the source's own type IDs.  A
 source offset seen before in the same source (or a base offset seen in any) is
 answered from a per-offset memo, since the set's answers never change.
 """
@@ -40,13 +41,20 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from btfdedup import append_walk
-from btfdedup.append_walk import APPEND_BAD_RECORD, APPEND_BAD_STRING, EMPTY_SLOT, MEMO_UNKNOWN
+from btfdedup.append_walk import (
+    APPEND_BAD_RECORD,
+    APPEND_BAD_STRING,
+    APPEND_NO_MEMORY,
+    APPEND_TOO_LARGE,
+    MEMO_UNKNOWN,
+)
 from btfdedup.errors import BtfFormatError, BtfUsageError
-from btfdedup.format.constants import BTF_HDR_LEN_CLASSIC
+from btfdedup.format.constants import BTF_HDR_LEN_CLASSIC, LIBBPF_MAX_STR_OFFSET
 from btfdedup.model.btf import Btf
 from btfdedup.model.build import check_strings, record_boundaries
 from btfdedup.model.fields import STR_PER_VLEN, STR_STRIDE, TID_FIRST, TID_FIXED, TID_PER_VLEN, TID_STRIDE
 from btfdedup.model.records import KindSizes
+from btfdedup.model.strindex import StringIndex
 from btfdedup.model.strings import StringTable
 
 NATIVE_BYTEORDER = "<" if sys.byteorder == "little" else ">"
@@ -74,61 +82,49 @@ class StringSet:
     """The destination's strings: libbpf ``btf__add_str`` on a fresh BTF (unique by
     content; with a base, an equal base string answers with its base offset).
 
-    The offset table and the output blob are numpy arrays that the compiled loops of
-    :mod:`btfdedup.append_walk` fill; a loop stops before an insert that needs more
-    room, and :meth:`_reserve` grows the arrays before it resumes.
+    The content index is a :class:`~btfdedup.model.strindex.StringIndex` over the base
+    chain's strings that the compiled loops of :mod:`btfdedup.append_walk` extend with
+    every new string; the output blob is a numpy array they fill, and a loop stops
+    before a string that does not fit it, so :meth:`_grow` can enlarge it first.
+    (``index.find`` answers for the base chain's strings only: the strings added
+    since live in the output blob, which only the loops are given.)
     """
 
     def __init__(self, base: Btf | None) -> None:
-        # the chain's strings (a global offset indexes them), NUL-terminated even when empty
-        self.base_blob = np.frombuffer((base.all_strings() if base is not None else b"") + b"\0", dtype=np.uint8)
-        self.dst_start = base.strings.end_off if base is not None else 0
-        self.slot_off = np.full(1 << 12, EMPTY_SLOT, dtype=np.int64)
-        self.slot_hash = np.zeros(1 << 12, dtype=np.uint64)
-        self.count = 0
+        # the chain's strings (a global offset below dst_start indexes them), every
+        # string start entered, first occurrence winning (btf__find_str)
+        self.index = StringIndex(base.all_strings() if base is not None else b"")
+        self.dst_start = len(self.index.data)
         self.out = np.zeros(1 << 12, dtype=np.uint8)
         self.out_len = 0
         #: destination offset of each base-chain offset already interned (see append_types)
-        self.base_memo = np.full(len(self.base_blob), MEMO_UNKNOWN, dtype=np.uint32)
-        if base is not None:
-            # The chain blob carries one extra NUL sentinel at its end; index the real part.
-            self._index(self.base_blob[: self.dst_start])
-        else:
-            self.out[0] = 0  # "" at offset 0, as btf__new_empty starts
-            self.out_len = 1
-            self._index(self.out[:1])
-
-    def _index(self, blob: np.ndarray) -> None:
-        """Enter every string start of ``blob`` (first occurrence winning)."""
-        p = 0
-        while p < len(blob):
-            p, self.count = append_walk.index_strings(blob, p, self.slot_off, self.slot_hash, self.count)
-            if p < len(blob):
-                self._reserve((len(blob) - p) // 2 + 1, 0)
-
-    def _reserve(self, entries: int, nbytes: int) -> None:
-        need = self.count + entries
-        if need * 2 > self.slot_off.shape[0]:
-            cap = self.slot_off.shape[0]
-            while need * 2 > cap:
-                cap *= 2
-            new_off = np.full(cap, EMPTY_SLOT, dtype=np.int64)
-            new_hash = np.zeros(cap, dtype=np.uint64)
-            append_walk.rehash(self.slot_off, self.slot_hash, new_off, new_hash)
-            self.slot_off, self.slot_hash = new_off, new_hash
-        if self.out_len + nbytes > self.out.shape[0]:
-            cap = self.out.shape[0]
-            while self.out_len + nbytes > cap:
-                cap *= 2
-            out = np.zeros(cap, dtype=np.uint8)
-            out[: self.out_len] = self.out[: self.out_len]
-            self.out = out
+        self.base_memo = np.full(self.dst_start, MEMO_UNKNOWN, dtype=np.uint32)
+        if base is None:
+            self.out_len = 1  # "" at offset 0, as btf__new_empty starts
+            append_walk.index_output(self.index, self.out, self.out_len)
 
     def _grow(self, longest: int) -> None:
-        """Room for one more string of up to ``longest`` bytes, and plenty more
-        (a string may come from the base blob too: a reference into the middle of
-        a base string is not a base string itself and gets added)."""
-        self._reserve(max(1024, self.count // 2), longest + 1)
+        """Room in the output blob for one more string of up to ``longest`` bytes, and
+        plenty more (a string may come from the base blob too: a reference into the
+        middle of a base string is not a base string itself and gets added)."""
+        need = self.out_len + longest + 1
+        cap = self.out.shape[0]
+        while need > cap:
+            cap *= 2
+        cap = max(cap, 2 * self.out.shape[0])
+        out = np.zeros(cap, dtype=np.uint8)
+        out[: self.out_len] = self.out[: self.out_len]
+        self.out = out
+
+    def _fail(self, err: int) -> None:
+        """Raise for an entry the string index could not take."""
+        if err == APPEND_NO_MEMORY:
+            raise MemoryError("string index")
+        if err == APPEND_TOO_LARGE:
+            raise BtfFormatError(
+                f"merged string section passes {self.dst_start + self.out_len} bytes; "
+                f"offsets past {LIBBPF_MAX_STR_OFFSET:#x} are not allowed"
+            )
 
     def intern_fields(self, offs: np.ndarray, srcs: np.ndarray, sources: Sequence[StringTable]) -> None:
         """Rewrite ``offs`` (int64 string offsets of ``sources[srcs[k]]``, in iterator
@@ -142,15 +138,15 @@ class StringSet:
         k = 0
         n = int(offs.shape[0])
         while True:
-            k, self.out_len, self.count, err = append_walk.intern_offsets(
-                offs, srcs, k, own_all, blob_start, own_start, self.base_blob, self.out, self.out_len,
-                self.dst_start, self.slot_off, self.slot_hash, self.count,
+            k, self.out_len, err = append_walk.intern_offsets(
+                offs, srcs, k, own_all, blob_start, own_start, self.index, self.out, self.out_len,
             )
             if err == APPEND_BAD_STRING:
                 raise BtfUsageError(f"string offset {int(offs[k])} names no string of its string section")
+            self._fail(err)
             if k >= n:
                 return
-            self._grow(max(len(own_all), len(self.base_blob)))
+            self._grow(max(len(own_all), self.dst_start))
 
     def append_types(self, words: np.ndarray, type_start: np.ndarray, t0: int, t1: int, src: Btf,
                      delta: int) -> None:
@@ -160,9 +156,9 @@ class StringSet:
         own_memo = np.full(len(own), MEMO_UNKNOWN, dtype=np.uint32)
         t, jf = t0, 0
         while True:
-            t, jf, self.out_len, self.count, err, word = append_walk.append_types(
-                words, type_start, t, t1, jf, src.start_id, delta, own, src.strings.start_off, self.base_blob,
-                own_memo, self.base_memo, self.out, self.out_len, self.dst_start, self.slot_off, self.slot_hash, self.count,
+            t, jf, self.out_len, err, word = append_walk.append_types(
+                words, type_start, t, t1, jf, src.start_id, delta, own, src.strings.start_off, own_memo,
+                self.base_memo, self.index, self.out, self.out_len,
                 TID_FIRST, TID_STRIDE, TID_FIXED, TID_PER_VLEN, STR_STRIDE, STR_PER_VLEN,
             )
             if err == APPEND_BAD_STRING:
@@ -178,9 +174,10 @@ class StringSet:
                     source=src.source,
                     type_id=src.start_id + t - t0,
                 )
+            self._fail(err)
             if t >= t1:
                 return
-            self._grow(max(len(own), len(self.base_blob)))
+            self._grow(max(len(own), self.dst_start))
 
     def to_bytes(self) -> bytes:
         return self.out[: self.out_len].tobytes()

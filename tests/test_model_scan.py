@@ -119,13 +119,25 @@ def test_short_sections() -> None:
     assert (n, got, where) == (0, scan.SCAN_OVERRUN, 0)
 
 
-def test_parse_copies_the_type_section_once_into_native_writable_words(cus: list[Btf]) -> None:
+def test_parse_uses_immutable_bytes_in_place(cus: list[Btf]) -> None:
+    """Native-order ``bytes`` are never copied: the words are a read-only view of them."""
     data = open(CUS[0], "rb").read()
+    btf = parse_raw(data)
+    assert isinstance(btf.words_buffer, memoryview) and btf.words_buffer.obj is data
+    assert np.shares_memory(btf.words, np.frombuffer(data, dtype=np.uint8))
+    assert not btf.words.flags.writeable and btf.words.flags.c_contiguous
+    assert btf.words.dtype == np.dtype(np.uint32)
+    with pytest.raises(ValueError):
+        btf.words[0] ^= 1
+
+
+def test_parse_copies_a_mutable_buffer_once_into_native_writable_words(cus: list[Btf]) -> None:
+    """A bytearray could change under the Btf: its type section is copied once."""
+    data = bytearray(open(CUS[0], "rb").read())
     btf = parse_raw(data)
     # The one copy is the buffer the reader filled; the numpy words are a view of it.
     assert isinstance(btf.words_buffer, array) and np.shares_memory(btf.words, np.asarray(btf.words_buffer))
     assert btf.words.flags.writeable and btf.words.flags.c_contiguous
-    assert btf.words.dtype == np.dtype(np.uint32)
     btf.words[0] ^= 1
     assert btf.words_buffer[0] == btf.words[0]
     btf.words[0] ^= 1

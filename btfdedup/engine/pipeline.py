@@ -100,7 +100,7 @@ from btfdedup.engine.phases.prep import prep_phase
 from btfdedup.engine.phases.primitives import primitives_phase
 from btfdedup.engine.phases.references import references_phase
 from btfdedup.engine.phases.remap import remap_phase
-from btfdedup.engine.phases.strings import BaseStrings, strings_phase
+from btfdedup.engine.phases.strings import strings_phase
 from btfdedup.engine.profiles import DEFAULT_LIBBPF_VERSION, profile_for
 from btfdedup.engine.state import (
     PY_DEDUP_OK,
@@ -119,6 +119,7 @@ from btfdedup.errors import BtfUsageError, DedupError
 from btfdedup.format.constants import KIND_MASK, KIND_NAMES, KIND_SHIFT, VLEN_MASK, Kind
 from btfdedup.model.btf import Btf
 from btfdedup.model.fields import TID_FIRST, TID_FIXED, TID_PER_VLEN, TID_STRIDE, ragged
+from btfdedup.model.strindex import StringIndex
 
 if TYPE_CHECKING:
     from btfdedup.model.ext import BtfExt
@@ -189,7 +190,7 @@ def prepare_base(base: Btf) -> PreparedBase:
     view = _View(base, spare=(len(base.words), base.type_cnt))
     d = DedupState(view.W, view.ts, view.kinds, base.type_cnt, table_hint=max(base.type_cnt, 1 << 14))
     prep_phase(d)
-    strings = BaseStrings(base.all_strings())
+    strings = StringIndex(base.all_strings())
     prepared = PreparedBase(base, view.W_buf, view.ts_buf, view.kinds_buf, len(view.W), strings)
     prepared.adopt(d)
     return prepared

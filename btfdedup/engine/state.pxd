@@ -46,7 +46,7 @@ cdef class PreparedBase:
     # -- prep's verdict on the base, repeated for every split -----------------------------
     cdef readonly int prep_err
     cdef readonly int64_t prep_bad
-    # -- the base string index (btfdedup.engine.phases.strings.BaseStrings) --------------
+    # -- the base string index (btfdedup.model.strindex.StringIndex) ---------------------
     cdef readonly object strings
 
     cdef void lend(self, CandTable *dst) noexcept nogil
@@ -81,7 +81,7 @@ cdef class DedupState:
                                         # base_strings: the split's own section only)
     cdef public int64_t str_start_off   # offset of the split part's strings (0 without a base)
     cdef public object ext_str_refs     # uint32: .BTF.ext string offsets in, remapped offsets out
-    cdef public object base_strings     # BaseStrings of the base chain (prepared base), or None
+    cdef public object base_strings     # StringIndex of the base chain (prepared base), or None
     cdef public object strings_data     # bytes: the deduplicated split string section
     # -- compaction and remap outputs -----------------------------------------------------
     cdef public object kept             # int64: old IDs of the surviving split types, in order

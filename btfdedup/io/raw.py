@@ -38,10 +38,12 @@ def parse_raw(data: bytes | bytearray | memoryview, base: Btf | None = None, sou
     """Parse one raw BTF blob; ``base`` makes it split BTF on that base.
 
     The bytes are decoded here (header, sections, byte order) and the object is
-    built and checked by :meth:`Btf.from_words`.  The type section is copied once,
-    straight from ``data`` into native-order words (an ``array.array``: reading
-    needs no numpy); the string section once into the string table.
+    built and checked by :meth:`Btf.from_words`.  The type section of immutable
+    native-order ``bytes`` is used in place (a read-only view); otherwise it is copied
+    once into native-order words (an ``array.array``).  Reading needs no numpy.  The
+    string section is copied once into the string table.
     """
+    immutable = isinstance(data, bytes)
     if not isinstance(data, bytes):
         view = memoryview(data)
         data = view.cast("B") if view.c_contiguous else view.tobytes()
@@ -64,11 +66,19 @@ def parse_raw(data: bytes | bytearray | memoryview, base: Btf | None = None, sou
         l0 = body + hdr.layout_off
         layout_raw = bytes(data[l0 : l0 + hdr.layout_len])
         layout = parse_layout(layout_raw, hdr.byteorder, source, l0)
-    # Decode to native order in the one copy every later step works on.
-    words = array(U32)
-    words.frombytes(memoryview(data)[t0 : t0 + hdr.type_len // 4 * 4])
-    if hdr.byteorder != _NATIVE:
-        words.byteswap()
+    # Native-order words every later step works on.  Immutable native-order bytes with an
+    # aligned type section are used in place (a read-only view: nothing may write into a
+    # parsed Btf's words; dedup and merge work on copies of their own); anything else is
+    # decoded in one copy.
+    words: memoryview | array[int]
+    type_bytes = memoryview(data)[t0 : t0 + hdr.type_len // 4 * 4]
+    if immutable and hdr.byteorder == _NATIVE and t0 % 4 == 0 and U32 == "I":
+        words = type_bytes.cast("I")
+    else:
+        words = array(U32)
+        words.frombytes(type_bytes)
+        if hdr.byteorder != _NATIVE:
+            words.byteswap()
     btf = Btf.from_words(
         words,
         str_bytes,

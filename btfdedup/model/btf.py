@@ -96,7 +96,7 @@ class Btf:
 
     def __init__(
         self,
-        words: np.ndarray | array[int],
+        words: np.ndarray | array[int] | memoryview,
         type_start: np.ndarray | array[int],
         strings: StringTable,
         *,
@@ -414,7 +414,7 @@ class Btf:
     @classmethod
     def from_words(
         cls,
-        words: np.ndarray | array[int],
+        words: np.ndarray | array[int] | memoryview,
         strings: bytes,
         *,
         base: Btf | None = None,

@@ -32,7 +32,7 @@ from btfdedup.format.constants import (
     Kind,
 )
 from btfdedup.model.fields import first_bad_field
-from btfdedup.model.records import KindSizes, first_bad_start, scan_records
+from btfdedup.model.records import KindSizes, WordBuffer, first_bad_start, scan_records
 from btfdedup.model.scan import (
     FIELD_BOUNDARY,
     FIELD_OK,
@@ -101,7 +101,7 @@ def check_strings(strings: bytes, base: Btf | None, source: str | None, offset: 
 
 
 def record_boundaries(
-    words: array[int] | np.ndarray,
+    words: WordBuffer,
     type_start: array[int] | np.ndarray | None,
     sizes: KindSizes,
     *,

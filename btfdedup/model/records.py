@@ -10,7 +10,7 @@ the validator are vectorized numpy over views of the same buffers.
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Union
 
 from btfdedup.format.constants import (
     BTF_KIND_MAX,
@@ -64,11 +64,17 @@ class KindSizes:
         self.known[0] = 0
 
 
-def native_words(words: object) -> array[int] | np.ndarray:
+#: the native-order uint32 type-section buffers the compiled walks take
+WordBuffer = Union["array[int]", memoryview, "np.ndarray"]
+
+
+def native_words(words: object) -> WordBuffer:
     """``words`` as a contiguous native ``uint32`` buffer for the compiled walks:
-    an ``array.array`` of them as it is (what the raw reader makes, no numpy
-    needed), anything else through numpy."""
+    an ``array.array`` of them or a contiguous uint32 memoryview as it is (what the
+    raw reader makes, no numpy needed), anything else through numpy."""
     if isinstance(words, array) and words.typecode == U32:
+        return words
+    if isinstance(words, memoryview) and words.format == U32 and words.c_contiguous and words.ndim == 1:
         return words
     import numpy as np
 
@@ -93,7 +99,7 @@ class Scan(NamedTuple):
     fields_ok: bool
 
 
-def scan_records(words: array[int] | np.ndarray, sizes: KindSizes | None = None, *, str_end: int | None = None,
+def scan_records(words: WordBuffer, sizes: KindSizes | None = None, *, str_end: int | None = None,
                  start_id: int = 1) -> Scan:
     """Find the record boundaries (and kinds) of ``words`` (native uint32, contiguous).
 
@@ -126,7 +132,7 @@ def record_sizes_words(info: np.ndarray, sizes: KindSizes | None = None) -> np.n
     return 3 + fixed[kind] + vlen * per_vlen[kind]
 
 
-def first_bad_start(words: array[int] | np.ndarray, type_start: np.ndarray, sizes: KindSizes | None = None) -> int:
+def first_bad_start(words: WordBuffer, type_start: np.ndarray, sizes: KindSizes | None = None) -> int:
     """Check caller-supplied record boundaries before anything indexes with them.
 
     Returns -1 when ``type_start`` is exactly what :func:`scan_records` would

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
+    from btfdedup.model.strindex import StringIndex
+
 
 class StringTable:
     """Immutable view of one BTF object's own string bytes plus its base chain."""
@@ -87,29 +89,22 @@ class StringTable:
         return out
 
     @cached_property
-    def first_offsets(self) -> dict[bytes, int]:
-        """Content -> global offset of its first occurrence among NUL-separated strings.
+    def _index(self) -> StringIndex:
+        """The compiled content index of this table's own strings (built on first use)."""
+        from btfdedup.model.strindex import StringIndex
 
-        This is the index libbpf's strset builds over an existing blob: only string
-        starts are indexed (not suffixes), and the first copy of equal content wins.
-        """
-        index: dict[bytes, int] = {}
-        start = 0
-        data = self.data
-        for end in self.nul_positions.tolist():
-            s = data[start:end]
-            if s not in index:
-                index[s] = self.start_off + start
-            start = end + 1
-        return index
+        return StringIndex(self.data)
 
     def find(self, s: bytes) -> int:
         """Global offset of ``s`` as libbpf's ``btf__find_str`` returns it, or -1.
 
-        The base chain is searched first, so a split BTF reuses base offsets.
+        The base chain is searched first, so a split BTF reuses base offsets.  Within
+        one table only string starts are indexed (not suffixes), and the first copy of
+        equal content wins: the index libbpf's strset builds over an existing blob.
         """
         if self.base is not None:
             off = self.base.find(s)
             if off >= 0:
                 return off
-        return self.first_offsets.get(s, -1)
+        off = self._index.find(s)
+        return off if off < 0 else self.start_off + off
