@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from btfdedup.model.view import ArrayInfo, EnumValue, IntInfo, Member, Param, TypeView, VarSecInfo
     from btfdedup.render import dump
     from btfdedup.statistics import BtfStats, KindStats, stats
-    from btfdedup.verifier import Problem, validate
+    from btfdedup.verifier import Problem, ProblemList, validate
 
 __version__ = "0.1.0"
 
@@ -106,6 +106,7 @@ __all__ = [
     "MissingBaseError",
     "Param",
     "Problem",
+    "ProblemList",
     "TypeView",
     "ValidationError",
     "VarSecInfo",
@@ -150,6 +151,7 @@ _LAZY: dict[str, str] = {
     "KindStats": "btfdedup.statistics",
     "stats": "btfdedup.statistics",
     "Problem": "btfdedup.verifier",
+    "ProblemList": "btfdedup.verifier",
     "validate": "btfdedup.verifier",
 }
 
