@@ -17,6 +17,7 @@ Shared by the ``dedup`` and ``split`` workflows:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -207,9 +208,8 @@ def check_outputs(outputs: Iterable[str], protect: Sequence[str]) -> None:
     for out in outputs:
         same: list[str] = []
         if os.path.lexists(out):
-            try:
+            # a dangling symlink (or one we may not follow) names no input
+            with contextlib.suppress(OSError):
                 st = os.stat(out)
                 same = by_id.get((st.st_dev, st.st_ino), [])
-            except OSError:
-                pass
         check_output(out, same)
