@@ -22,7 +22,9 @@ import errno as errno_mod
 import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport free
+
+from btfdedup.cbuf cimport regrow
 
 from btfdedup.format.kinds cimport (
     K_ARRAY,
@@ -251,35 +253,12 @@ cdef struct Rows:
 
 cdef int _grow(Rows* r) noexcept nogil:
     cdef int64_t cap = r.cap * 2 if r.cap else 4096
-    cdef void* a
-    a = realloc(r.local, cap * sizeof(int64_t))
-    if a == NULL:
+    cdef size_t wide = cap * sizeof(int64_t)
+    if (regrow(<void **>&r.local, wide) < 0 or regrow(<void **>&r.arg, wide) < 0
+            or regrow(<void **>&r.arg2, wide) < 0 or regrow(<void **>&r.ca, wide) < 0
+            or regrow(<void **>&r.cb, wide) < 0 or regrow(<void **>&r.code, cap) < 0
+            or regrow(<void **>&r.ck, cap) < 0):
         return -1
-    r.local = <int64_t*>a
-    a = realloc(r.arg, cap * sizeof(int64_t))
-    if a == NULL:
-        return -1
-    r.arg = <int64_t*>a
-    a = realloc(r.arg2, cap * sizeof(int64_t))
-    if a == NULL:
-        return -1
-    r.arg2 = <int64_t*>a
-    a = realloc(r.ca, cap * sizeof(int64_t))
-    if a == NULL:
-        return -1
-    r.ca = <int64_t*>a
-    a = realloc(r.cb, cap * sizeof(int64_t))
-    if a == NULL:
-        return -1
-    r.cb = <int64_t*>a
-    a = realloc(r.code, cap * sizeof(uint8_t))
-    if a == NULL:
-        return -1
-    r.code = <uint8_t*>a
-    a = realloc(r.ck, cap * sizeof(uint8_t))
-    if a == NULL:
-        return -1
-    r.ck = <uint8_t*>a
     r.cap = cap
     return 0
 

@@ -24,7 +24,9 @@ import errno as errno_mod
 import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport free
+
+from btfdedup.cbuf cimport regrow
 
 from btfdedup.format.kinds cimport (
     K_ARRAY,
@@ -723,21 +725,12 @@ cdef struct Rows:
 cdef int _rows_add(Rows* rows, Verdict v) noexcept nogil:
     """Append one row; -1 when memory runs out."""
     cdef int64_t cap
-    cdef void* a
     if rows.cnt == rows.cap:
         cap = rows.cap * 2 if rows.cap else 1024
-        a = realloc(rows.lid, cap * sizeof(int64_t))
-        if a == NULL:
+        if (regrow(<void **>&rows.lid, cap * sizeof(int64_t)) < 0
+                or regrow(<void **>&rows.extra, cap * sizeof(int64_t)) < 0
+                or regrow(<void **>&rows.code, cap) < 0):
             return -1
-        rows.lid = <int64_t*>a
-        a = realloc(rows.extra, cap * sizeof(int64_t))
-        if a == NULL:
-            return -1
-        rows.extra = <int64_t*>a
-        a = realloc(rows.code, cap * sizeof(uint8_t))
-        if a == NULL:
-            return -1
-        rows.code = <uint8_t*>a
         rows.cap = cap
     rows.lid[rows.cnt] = v.lid
     rows.extra[rows.cnt] = v.extra

@@ -37,10 +37,11 @@ The three walks keep their stacks in one :c:type:`Walk` (C memory grown with
 """
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport free, malloc
 
 import numpy as np
 
+from btfdedup.cbuf cimport regrow
 from btfdedup.engine.graph cimport (
     MAX_MAPPED,
     UNPROCESSED,
@@ -117,10 +118,8 @@ cdef int _reserve(int64_t **buf, int64_t *cap, int64_t need) noexcept nogil:
     cdef int64_t n = cap[0] * 2 if cap[0] > 0 else 64
     while n < need:
         n *= 2
-    cdef void *p = realloc(buf[0], n * sizeof(int64_t))
-    if p == NULL:
+    if regrow(<void **>buf, n * sizeof(int64_t)) < 0:
         return -1
-    buf[0] = <int64_t *>p
     cap[0] = n
     return 0
 

@@ -18,8 +18,9 @@ without depending on the native stack depth.
 """
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport free, malloc
 
+from btfdedup.cbuf cimport regrow
 from btfdedup.engine.graph cimport (
     IN_PROGRESS,
     MAX_MAPPED,
@@ -106,7 +107,6 @@ cdef int _ref_loop(uint32_t *W, const int64_t *ts, const uint8_t *kinds, uint32_
     cdef int k, ck
     cdef uint32_t m
     cdef int64_t *st = stp[0]
-    cdef void *grown
     for root in range(start_id, end_id):
         if mp[root] == IN_PROGRESS:
             err[0] = root
@@ -147,13 +147,11 @@ cdef int _ref_loop(uint32_t *W, const int64_t *ts, const uint8_t *kinds, uint32_
                     return ERR_REF_KIND
                 mp[child] = IN_PROGRESS
                 if sp == capp[0]:
-                    grown = realloc(st, 2 * capp[0] * 2 * sizeof(int64_t))
-                    if grown == NULL:
+                    if regrow(<void **>stp, 2 * capp[0] * 2 * sizeof(int64_t)) < 0:
                         err[0] = child
                         err[1] = tid
                         return ERR_NOMEM
-                    st = <int64_t *>grown
-                    stp[0] = st
+                    st = stp[0]
                     capp[0] *= 2
                 st[2 * sp] = child
                 st[2 * sp + 1] = 0
@@ -180,7 +178,7 @@ def references_phase(DedupState d) -> int:
     (``err_a``, referenced by ``err_b``, is not a reference kind) or ``ERR_NOMEM``.
     """
     cdef int64_t cap = 1024
-    cdef int64_t *st = <int64_t *>realloc(NULL, cap * 2 * sizeof(int64_t))
+    cdef int64_t *st = <int64_t *>malloc(cap * 2 * sizeof(int64_t))
     cdef int64_t err[2]
     cdef int rc
     if st == NULL:
