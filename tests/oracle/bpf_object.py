@@ -21,35 +21,23 @@ import ctypes
 import ctypes.util
 import errno
 import os
-import threading
 
-from tests.oracle.libbpf import Libbpf, OracleError, OracleUnavailable
+from tests.oracle.api import ApiOracle, Refused
+from tests.oracle.libbpf import Libbpf, OracleUnavailable
 from tests.oracle.log import LibbpfLog
 
 _VP = ctypes.c_void_p
 
 
-class OpenRefused(OracleError):
+class OpenRefused(Refused):
     """libbpf refused to open the object (or opened it without BTF); ``log`` is what it printed."""
 
-    def __init__(self, op: str, err: int, log: str) -> None:
-        super().__init__(op, err)
-        self.log = log
 
-    def reason(self) -> str:
-        """The last warning libbpf printed (its reason), else the errno text."""
-        lines = [ln for ln in self.log.splitlines() if ln.strip()]
-        return lines[-1].strip() if lines else str(self)
-
-
-class BpfObjectOracle:
+class BpfObjectOracle(ApiOracle):
     """``bpf_object__open_file`` of one libbpf build, with libbpf's log captured."""
 
-    _cache: dict[str, BpfObjectOracle] = {}
-    _lock = threading.Lock()
-
     def __init__(self, lib: Libbpf) -> None:
-        self.lib = lib
+        super().__init__(lib)
         c = lib._c
         try:
             c.bpf_object__open_file.restype = _VP
@@ -61,20 +49,6 @@ class BpfObjectOracle:
         except AttributeError as e:
             raise OracleUnavailable(f"{lib.path} lacks the bpf_object API: {e}") from None
         self._logger = LibbpfLog(None)
-
-    @classmethod
-    def system(cls) -> BpfObjectOracle:
-        """The system libbpf (1.1.2 on Debian 12); raises :class:`OracleUnavailable`."""
-        lib = Libbpf.system()
-        with cls._lock:
-            hit = cls._cache.get(lib.path)
-            if hit is None:
-                hit = cls._cache[lib.path] = cls(lib)
-        return hit
-
-    @property
-    def version(self) -> tuple[int, int]:
-        return self.lib.version
 
     def opened_btf(self, path: str | os.PathLike[str]) -> bytes:
         """Raw bytes of the opened object's BTF; :class:`OpenRefused` when libbpf refuses."""

@@ -28,39 +28,30 @@ import ctypes.util
 import errno
 import os
 import tempfile
-import threading
 from collections.abc import Sequence
 
 from btfdedup.bpfobj.elf_object import read_bpf_object
-from tests.oracle.libbpf import Libbpf, OracleError, OracleUnavailable
+from tests.oracle.api import ApiOracle, Refused
+from tests.oracle.libbpf import Libbpf, OracleUnavailable
 from tests.oracle.log import LIBBPF_WARN, LibbpfLog
 
 _VP = ctypes.c_void_p
 
 
-class LinkRefused(OracleError):
+class LinkRefused(Refused):
     """The linker refused the inputs; ``path`` is the input being added (None at
     ``bpf_linker__new`` / ``finalize``), ``log`` the warnings libbpf printed."""
 
     def __init__(self, op: str, err: int, log: str, path: str | None) -> None:
-        super().__init__(op, err)
-        self.log = log
+        super().__init__(op, err, log)
         self.path = path
 
-    def reason(self) -> str:
-        """The last warning libbpf printed (its reason), else the errno text."""
-        lines = [ln.strip() for ln in self.log.splitlines() if ln.strip()]
-        return lines[-1] if lines else str(self)
 
-
-class LinkerOracle:
+class LinkerOracle(ApiOracle):
     """``bpf_linker`` of one libbpf build, with libbpf's warnings captured."""
 
-    _cache: dict[str, LinkerOracle] = {}
-    _lock = threading.Lock()
-
     def __init__(self, lib: Libbpf) -> None:
-        self.lib = lib
+        super().__init__(lib)
         c = lib._c
         try:
             c.bpf_linker__new.restype = _VP
@@ -74,20 +65,6 @@ class LinkerOracle:
         except AttributeError as e:
             raise OracleUnavailable(f"{lib.path} lacks the bpf_linker API: {e}") from None
         self._logger = LibbpfLog(LIBBPF_WARN)
-
-    @classmethod
-    def system(cls) -> LinkerOracle:
-        """The system libbpf (1.1.2 on Debian 12); raises :class:`OracleUnavailable`."""
-        lib = Libbpf.system()
-        with cls._lock:
-            hit = cls._cache.get(lib.path)
-            if hit is None:
-                hit = cls._cache[lib.path] = cls(lib)
-        return hit
-
-    @property
-    def version(self) -> tuple[int, int]:
-        return self.lib.version
 
     def link(self, paths: Sequence[str | os.PathLike[str]]) -> tuple[bytes, bytes | None]:
         """``(.BTF bytes, .BTF.ext bytes or None)`` of the linked object;
