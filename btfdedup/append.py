@@ -10,7 +10,9 @@ followed by ``btf__add_btf(dst, src)`` for every source in order:
   Offset 0 stays 0.  The destination's strings are unique by content and, for a
   split destination, a string equal to a base string takes the base's offset (its
   first occurrence, ``btf__find_str``) instead of being added.
-* The result is built from scratch: 24-byte header (libbpf v1.6 ``btf__new_empty``),
+* The result is built from scratch: the header ``btf__new_empty`` of the chosen libbpf
+  release writes (``libbpf_version``: 24 bytes up to 1.7, 32 bytes with zero
+  ``layout_off``/``layout_len`` for 1.8, see :mod:`btfdedup.engine.profiles`),
   native byte order (a split destination takes its base's), no layout section and
   ``strs_deduped`` set, so a following dedup skips its strings phase.
 
@@ -21,7 +23,13 @@ previously added types, keep its references into the shared base unchanged, and 
 the records one by one with ``btf__add_type`` into ``btf__new_empty_split(base)``.
 Since ``btf__add_type`` interns strings exactly like ``btf__add_btf``, :func:`merge`
 accepts split sources on the destination's base and applies that recipe to them;
-:func:`merge_modules` is the same operation with the split-ness checked.
+:func:`merge_modules` is that recipe with the split-ness checked, for every release.
+libbpf 1.7.0 made ``btf__add_btf`` itself accept a split source on the destination's
+base, and :func:`merge` with ``libbpf_version`` "1.7" or "1.8" does what it does: an
+offset into the base's strings is kept as it is, where ``btf__add_type`` looks the
+string up again (the base's first occurrence; a reference into the middle of a base
+string is even added as a new string).  Both give the same bytes whenever the source
+only names whole base strings that occur once, as real modules do.
 
 The records are copied with numpy, then one compiled walk per source
 (:mod:`btfdedup.append_walk`) goes record by record, as libbpf does: it interns every
@@ -48,8 +56,9 @@ from btfdedup.append_walk import (
     APPEND_TOO_LARGE,
     MEMO_UNKNOWN,
 )
+from btfdedup.engine.profiles import DEFAULT_LIBBPF_VERSION, profile_for
 from btfdedup.errors import BtfFormatError, BtfUsageError
-from btfdedup.format.constants import BTF_HDR_LEN_CLASSIC, LIBBPF_MAX_STR_OFFSET
+from btfdedup.format.constants import LIBBPF_MAX_STR_OFFSET
 from btfdedup.model.btf import Btf
 from btfdedup.model.build import check_strings, record_boundaries
 from btfdedup.model.fields import STR_PER_VLEN, STR_STRIDE, TID_FIRST, TID_FIXED, TID_PER_VLEN, TID_STRIDE
@@ -63,8 +72,9 @@ NATIVE_BYTEORDER = "<" if sys.byteorder == "little" else ">"
 Progress = Callable[[int, int, Btf], None]
 
 
-def _same_base(a: Btf | None, b: Btf | None) -> bool:
-    """Whether two base chains are the same BTF (by identity, else by content)."""
+def same_btf(a: Btf | None, b: Btf | None) -> bool:
+    """Whether two BTF chains are the same BTF (by identity, else by content): what
+    decides that a base given on the command line is the one a split was made on."""
     if a is b:
         return True
     if a is None or b is None:
@@ -74,7 +84,7 @@ def _same_base(a: Btf | None, b: Btf | None) -> bool:
         and a.strings.start_off == b.strings.start_off
         and a.strings.data == b.strings.data
         and np.array_equal(a.words, b.words)
-        and _same_base(a.base, b.base)
+        and same_btf(a.base, b.base)
     )
 
 
@@ -90,15 +100,20 @@ class StringSet:
     since live in the output blob, which only the loops are given.)
     """
 
-    def __init__(self, base: Btf | None) -> None:
+    def __init__(self, base: Btf | None, *, keep_base_offsets: bool = False) -> None:
         # the chain's strings (a global offset below dst_start indexes them), every
         # string start entered, first occurrence winning (btf__find_str)
         self.index = StringIndex(base.all_strings() if base is not None else b"")
         self.dst_start = len(self.index.data)
         self.out = np.zeros(1 << 12, dtype=np.uint8)
         self.out_len = 0
-        #: destination offset of each base-chain offset already interned (see append_types)
-        self.base_memo = np.full(self.dst_start, MEMO_UNKNOWN, dtype=np.uint32)
+        #: destination offset of each base-chain offset already interned (see append_types);
+        #: with ``keep_base_offsets`` (libbpf 1.7+ ``btf__add_btf`` of a split source)
+        #: every base-chain offset is known from the start: it stays as it is
+        if keep_base_offsets:
+            self.base_memo = np.arange(self.dst_start, dtype=np.uint32)
+        else:
+            self.base_memo = np.full(self.dst_start, MEMO_UNKNOWN, dtype=np.uint32)
         if base is None:
             self.out_len = 1  # "" at offset 0, as btf__new_empty starts
             append_walk.index_output(self.index, self.out, self.out_len)
@@ -183,9 +198,13 @@ class StringSet:
         return self.out[: self.out_len].tobytes()
 
 
-def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | None = None) -> Btf:
+def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | None = None,
+          libbpf_version: str = DEFAULT_LIBBPF_VERSION) -> Btf:
     """A fresh BTF holding all types of ``btfs`` in order (libbpf ``btf__add_btf``
     into ``btf__new_empty[_split](base)``); see the module docstring for split sources.
+    ``libbpf_version`` ("1.1", "1.6", "1.7", "1.8") picks the header the fresh BTF gets
+    and, from 1.7, ``btf__add_btf``'s own handling of split sources (base string offsets
+    kept; see the module docstring).
 
     >>> import btfdedup
     >>> a, b = btfdedup.load("corpora/bpf/fwd_user.bpf.o"), btfdedup.load("corpora/bpf/fwd_owner.bpf.o")
@@ -193,14 +212,21 @@ def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | 
     >>> len(a), len(b), len(merged), merged[len(a) + 1].name == b[1].name   # b's types follow a's
     (32, 33, 65, True)
     """
+    profile = profile_for(libbpf_version)
+    return _merge(btfs, base, progress, profile.new_hdr_len, keep_base_offsets=profile.add_btf_split)
+
+
+def _merge(btfs: Sequence[Btf], base: Btf | None, progress: Progress | None, hdr_len: int, *,
+           keep_base_offsets: bool) -> Btf:
+    """:func:`merge` with the header length and the base-string rule given."""
     for i, src in enumerate(btfs):
-        if src.base is not None and not _same_base(src.base, base):
+        if src.base is not None and not same_btf(src.base, base):
             what = "has no base" if base is None else "a different base"
             raise BtfUsageError(
                 f"input {i} ({src.source or 'BTF'}) is split BTF on a base, but the merge "
                 f"destination {what}; pass its base as the merge base"
             )
-    strset = StringSet(base)
+    strset = StringSet(base, keep_base_offsets=keep_base_offsets)
     start_id = base.type_cnt if base is not None else 1
     nr = np.array([b.nr_types for b in btfs], dtype=np.int64)
     nw = np.array([int(b.words.shape[0]) for b in btfs], dtype=np.int64)
@@ -235,19 +261,21 @@ def merge(btfs: Sequence[Btf], base: Btf | None = None, *, progress: Progress | 
         StringTable(strings, strset.dst_start, base.strings if base is not None else None),
         base=base,
         byteorder=base.byteorder if base is not None else NATIVE_BYTEORDER,
-        hdr_len=BTF_HDR_LEN_CLASSIC,
+        hdr_len=hdr_len,
         strs_deduped=True,
     )
 
 
-def merge_modules(split_btfs: Sequence[Btf], base: Btf, *, progress: Progress | None = None) -> Btf:
+def merge_modules(split_btfs: Sequence[Btf], base: Btf, *, progress: Progress | None = None,
+                  libbpf_version: str = DEFAULT_LIBBPF_VERSION) -> Btf:
     """Merge split BTF objects (kernel modules) that share ``base`` into one split BTF
     on it: each module's own types shifted to follow the previous modules', base
-    references kept, strings interned in order (the corpora README recipe)."""
+    references kept, strings interned in order with ``btf__add_type`` (the corpora
+    README recipe, in every release; ``libbpf_version`` picks the header)."""
     for i, src in enumerate(split_btfs):
         if src.base is None:
             raise BtfUsageError(f"input {i} ({src.source or 'BTF'}) is not split BTF; merge_modules needs modules")
-    return merge(split_btfs, base, progress=progress)
+    return _merge(split_btfs, base, progress, profile_for(libbpf_version).new_hdr_len, keep_base_offsets=False)
 
 
-__all__ = ["StringSet", "merge", "merge_modules"]
+__all__ = ["StringSet", "merge", "merge_modules", "same_btf"]

@@ -90,13 +90,13 @@ def _ours11(btf: Btf, force_collisions: bool = False) -> bytes:
 
 # ----------------------------------------------------------------- the keyword
 def test_versions_accepted_and_rejected() -> None:
-    assert LIBBPF_VERSIONS == ("1.1", "1.6")
+    assert LIBBPF_VERSIONS == ("1.1", "1.6", "1.7", "1.8")
     b = Builder()
     b.int_()
     b.int_()
     btf = parse_raw(b.blob())
     assert dedup(btf, libbpf_version="1.1").btf.to_bytes() == dedup(btf).btf.to_bytes()
-    for bad in ("1.2", "1.7", "v1.6", "1", "", "1.6.0"):
+    for bad in ("1.2", "1.9", "v1.6", "1", "", "1.6.0"):
         with pytest.raises(BtfUsageError, match="libbpf_version"):
             dedup(btf, libbpf_version=bad)
     with pytest.raises(BtfUsageError, match="reproduce_array_bug"):

@@ -26,6 +26,12 @@ from btfdedup.format.kinds cimport (
 )
 
 
+cdef inline uint64_t typedef_key(const uint32_t *W, int64_t p) noexcept nogil:
+    """H_typedef (libbpf >= 1.7.0): name_off and info only; the target is compared by
+    graph equivalence in the struct phase, not hashed."""
+    return combine(combine(0, W[p]), W[p + 1])
+
+
 cdef inline uint64_t record_key(const uint32_t *W, int64_t p, int k) noexcept nogil:
     """Static key of the record at word ``p`` of kind ``k`` (0 for VAR/DATASEC/unknown)."""
     if k == K_ENUM or k == K_ENUM64:

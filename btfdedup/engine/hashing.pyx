@@ -21,8 +21,10 @@ Formulas per kind (fields combined in order):
 
 ========================  ==========================================================
 H_common                  name_off, info, size_or_type (CONST, VOLATILE, RESTRICT, PTR,
-                          FWD, TYPEDEF, FUNC, FLOAT, TYPE_TAG — v1.6 prep hashes
-                          typedefs with H_common)
+                          FWD, TYPEDEF, FUNC, FLOAT, TYPE_TAG — v1.6 and v1.7.0 prep
+                          hash base typedefs with H_common)
+H_typedef                 name_off, info (TYPEDEF in the struct phase of v1.7.0 and
+                          later, and base typedefs in master's prep: ``typedef_key``)
 H_int_tag                 H_common, the word after the header (INT, DECL_TAG)
 H_enum                    name_off only (ENUM, ENUM64: enum forwards share the key)
 H_struct                  H_common, then per member name_off and offset

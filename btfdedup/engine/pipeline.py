@@ -1,8 +1,10 @@
 """The dedup engine: libbpf v1.6 ``btf__dedup``, phase by phase, byte for byte.
 
-``libbpf_version="1.1"`` reproduces libbpf 1.1.2 instead (Debian 12's system
-``libbpf.so.1``, and the static linker built on it); the one difference is IS_EQUIV's fallback
-for compiler-duplicated candidates, described in :mod:`btfdedup.engine.profiles`.
+``libbpf_version`` picks another release: "1.1" (libbpf 1.1.2, Debian 12's system
+``libbpf.so.1``, and the static linker built on it: IS_EQUIV's fallback for
+compiler-duplicated candidates differs), "1.7" (v1.7.0: TYPEDEF deduplicated in the
+struct phase) or "1.8" (master: the same, with base typedefs keyed for it); see
+:mod:`btfdedup.engine.profiles`.
 
 Design
 ======
@@ -58,11 +60,11 @@ Phases and the invariant each establishes (libbpf order)
    the blob holds referenced strings in first-reference order (types, then .BTF.ext);
    split strings found in the base use the base's first occurrence.
 3. **primitives** — INT/ENUM/ENUM64/FWD/FLOAT mapped (enum forwards resolved).
-4. **composites** — STRUCT/UNION mapped by graph equivalence; FWDs linked through the
-   hypot merge; candidate-side nested structs possibly mapped early.
+4. **composites** — STRUCT/UNION (1.7+: and TYPEDEF) mapped by graph equivalence; FWDs
+   linked through the hypot merge; candidate-side nested structs possibly mapped early.
 5. **fwds** — leftover self-canonical split FWDs mapped to the unique same-named
    canonical struct/union of their flavour.
-6. **references** — all other kinds (v1.6: TYPEDEF included) mapped in post-order,
+6. **references** — all other kinds (up to v1.6: TYPEDEF included) mapped in post-order,
    their ID fields rewritten to resolved IDs; the table is dropped afterwards.
 7. **compact** — self-canonical split types kept in order, renumbered from start_id.
 8. **remap** — every ID field (and .BTF.ext func_info / core_relo IDs) becomes
@@ -111,6 +113,7 @@ from btfdedup.engine.state import (
     PY_ERR_REF_LOOP,
     PY_ERR_REMAP,
     PY_ERR_UNKNOWN_KIND,
+    TYPEDEF_AS_REFERENCE,
     UNPROCESSED_ID,
     DedupState,
     PreparedBase,
@@ -123,8 +126,6 @@ from btfdedup.model.strindex import StringIndex
 
 if TYPE_CHECKING:
     from btfdedup.model.ext import BtfExt
-
-STRATEGIES = ("libbpf",)
 
 #: ``map`` values above this are sentinels (UNPROCESSED, IN_PROGRESS), not type IDs
 _MAX_MAPPED = 0x7FFFFFFF
@@ -181,14 +182,17 @@ class _View:
         self.chain = chain
 
 
-def prepare_base(base: Btf) -> PreparedBase:
+def prepare_base(base: Btf, *, libbpf_version: str = DEFAULT_LIBBPF_VERSION) -> PreparedBase:
     """The base's share of every split dedup on ``base``, done once (see "Many splits on
     one base" above): pass it as ``dedup(split, prepared=...)`` for splits whose
     ``base`` is this very object.  A base type of a kind libbpf rejects is reported by
-    each such dedup, as libbpf's prep would."""
+    each such dedup, as libbpf's prep would.  ``libbpf_version`` must be the dedups'
+    (1.8's prep keys base typedefs differently); a mismatch is a :class:`BtfUsageError`."""
+    profile = profile_for(libbpf_version)
     # room for splits as large as the base itself: only what a split writes is resident
     view = _View(base, spare=(len(base.words), base.type_cnt))
-    d = DedupState(view.W, view.ts, view.kinds, base.type_cnt, table_hint=max(base.type_cnt, 1 << 14))
+    d = DedupState(view.W, view.ts, view.kinds, base.type_cnt, typedef_mode=profile.typedef_mode,
+                   table_hint=max(base.type_cnt, 1 << 14))
     prep_phase(d)
     strings = StringIndex(base.all_strings())
     prepared = PreparedBase(base, view.W_buf, view.ts_buf, view.kinds_buf, len(view.W), strings)
@@ -222,7 +226,8 @@ def _failure(d: DedupState, code: int, a: int, b: int) -> DedupError:
     if code == PY_ERR_REF_LOOP:
         return DedupError(
             f"reference loop: {_kind(kinds, b)} [{b}] reaches {_kind(kinds, a)} [{a}] again without "
-            "passing a struct or union (libbpf -ELOOP)"
+            f"passing a {'struct or union' if d.typedef_mode == TYPEDEF_AS_REFERENCE else 'struct, union or typedef'} "
+            "(libbpf -ELOOP)"
         )
     if code == PY_ERR_REF_KIND:
         return DedupError(f"reference phase: {_kind(kinds, a)} [{a}] (referenced by [{b}]) cannot be "
@@ -334,12 +339,19 @@ def _check_remap(d: DedupState) -> None:
                "refers to a type ID beyond the output")
 
 
+def _check_composites(d: DedupState) -> None:
+    if d.typedef_mode == TYPEDEF_AS_REFERENCE:
+        _check_mapped(d, "composites", (Kind.STRUCT, Kind.UNION), "split STRUCT/UNION")
+    else:
+        _check_mapped(d, "composites", (Kind.STRUCT, Kind.UNION, Kind.TYPEDEF), "split STRUCT/UNION/TYPEDEF")
+
+
 _CHECKS: dict[str, Callable[[DedupState], None]] = {
     "prep": _check_prep,
     "strings": _check_strings,
     "primitives": lambda d: _check_mapped(d, "primitives", (Kind.INT, Kind.ENUM, Kind.ENUM64, Kind.FWD, Kind.FLOAT),
                                           "split INT/ENUM/ENUM64/FWD/FLOAT"),
-    "composites": lambda d: _check_mapped(d, "composites", (Kind.STRUCT, Kind.UNION), "split STRUCT/UNION"),
+    "composites": _check_composites,
     "fwds": _check_fwds,
     "references": _check_references,
     "compact": _check_compact,
@@ -352,7 +364,6 @@ def dedup(
     *,
     ext: BtfExt | None = None,
     force_collisions: bool = False,
-    strategy: str = "libbpf",
     reproduce_array_bug: bool = False,
     libbpf_version: str = DEFAULT_LIBBPF_VERSION,
     debug: bool = False,
@@ -366,9 +377,12 @@ def dedup(
     candidate order model is exact for it too, so output is the same.
     ``reproduce_array_bug`` reproduces v1.6's IDENTICAL array comparison bug (element
     and index types never compared); by default they are compared.
-    ``libbpf_version`` picks the release reproduced: ``"1.6"`` (default) or ``"1.1"``
-    (libbpf 1.1.2); any other value is a :class:`BtfUsageError`, and so is
-    ``reproduce_array_bug`` with ``"1.1"``, which has no such bug to reproduce.
+    ``libbpf_version`` picks the release reproduced: ``"1.6"`` (default), ``"1.1"``
+    (libbpf 1.1.2), ``"1.7"`` (v1.7.0) or ``"1.8"`` (master); see
+    :mod:`btfdedup.engine.profiles`.  Any other value is a :class:`BtfUsageError`, and
+    so is ``reproduce_array_bug`` with ``"1.1"``, which has no such bug to reproduce.
+    The output keeps the input's header length (as libbpf does for parsed BTF); the
+    32-byte header of 1.8 comes with BTF built from scratch (:func:`btfdedup.merge`).
     ``debug`` checks each phase's invariant (see the module docstring) after it runs
     and raises :class:`DedupError` naming the phase, the type ID and the invariant on a
     violation; it costs a few numpy passes over the whole graph per phase.
@@ -384,8 +398,6 @@ def dedup(
     >>> int(result.type_map[len(merged)])       # type_map[old ID] is the new ID
     15
     """
-    if strategy not in STRATEGIES:
-        raise BtfUsageError(f"unknown dedup strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
     profile = profile_for(libbpf_version)
     if reproduce_array_bug and not profile.has_identical_array_bug:
         raise BtfUsageError(f"reproduce_array_bug applies to libbpf 1.6's IDENTICAL walk; "
@@ -412,12 +424,14 @@ def dedup(
         W, ts, kinds, mp, hyp = prepared.working(btf.words, btf.type_start, btf.kind)
         lap("setup")
         d = DedupState(W, ts, kinds, start_id, identical_fallback=profile.identical_fallback,
-                       fixed_arrays=not reproduce_array_bug, mp=mp, hyp=hyp, prepared=prepared)
+                       typedef_mode=profile.typedef_mode, fixed_arrays=not reproduce_array_bug, mp=mp, hyp=hyp,
+                       prepared=prepared)
     else:
         view = _View(btf)
         lap("setup")
         d = DedupState(view.W, view.ts, view.kinds, start_id, identical_fallback=profile.identical_fallback,
-                       fixed_arrays=not reproduce_array_bug, table_hint=max(start_id, 1 << 14))
+                       typedef_mode=profile.typedef_mode, fixed_arrays=not reproduce_array_bug,
+                       table_hint=max(start_id, 1 << 14))
     ext_out = ext.copy() if ext is not None else None
     lap("state")
 

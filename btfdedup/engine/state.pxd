@@ -43,6 +43,8 @@ cdef class PreparedBase:
     cdef int64_t cap0
     cdef int64_t gen0
     cdef int bits0                      # key index size: grows when a split grew it
+    # -- the typedef mode prep keyed the base typedefs for (see DedupState.typedef_mode) --
+    cdef readonly int typedef_mode
     # -- prep's verdict on the base, repeated for every split -----------------------------
     cdef readonly int prep_err
     cdef readonly int64_t prep_bad
@@ -73,6 +75,8 @@ cdef class DedupState:
     cdef readonly bint has_table
     # -- profile settings (btfdedup.engine.profiles) -------------------------------------
     cdef readonly int identical_fallback
+    cdef readonly int typedef_mode     # TYPEDEF_AS_REFERENCE (<= 1.6), TYPEDEF_AS_COMPOSITE (1.7.0),
+                                       # TYPEDEF_AS_COMPOSITE_BASE (master / 1.8)
     # -- the prepared base this state borrows its buffers and table from, or None ---------
     cdef readonly PreparedBase prepared
     cdef readonly bint fixed_arrays

@@ -5,6 +5,9 @@ import numpy as np
 UNPROCESSED_ID: int
 FALLBACK_IDENTICAL_ARRAYS_STRUCTS: int
 FALLBACK_IDENTICAL_TYPES: int
+TYPEDEF_AS_REFERENCE: int
+TYPEDEF_AS_COMPOSITE: int
+TYPEDEF_AS_COMPOSITE_BASE: int
 ERRORS: dict[int, str]
 PY_DEDUP_OK: int
 PY_ERR_NOMEM: int
@@ -19,6 +22,7 @@ class PreparedBase:
     base: Any
     start_id: int
     base_words: int
+    typedef_mode: int
     prep_err: int
     prep_bad: int
     strings: Any
@@ -41,6 +45,7 @@ class DedupState:
     nr_words: int
     has_table: bool
     identical_fallback: int
+    typedef_mode: int
     fixed_arrays: bool
     prepared: PreparedBase | None
     str_buf: Any
@@ -57,7 +62,7 @@ class DedupState:
     err_a: int
     err_b: int
     def __init__(self, W: Any, ts: Any, kinds: Any, start_id: int, *, identical_fallback: int = ...,
-                 fixed_arrays: bool = ..., table_hint: int = ..., mp: Any = ..., hyp: Any = ...,
+                 typedef_mode: int = ..., fixed_arrays: bool = ..., table_hint: int = ..., mp: Any = ..., hyp: Any = ...,
                  prepared: PreparedBase | None = ...) -> None: ...
     def drop_table(self) -> None: ...
     @property

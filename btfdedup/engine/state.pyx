@@ -31,6 +31,11 @@ UNPROCESSED_ID = 0xFFFFFFFF
 FALLBACK_IDENTICAL_ARRAYS_STRUCTS = 0  # libbpf 1.1
 FALLBACK_IDENTICAL_TYPES = 1           # libbpf 1.6
 
+#: Where TYPEDEF is deduplicated and how prep keys the base's typedefs (see profiles.py)
+TYPEDEF_AS_REFERENCE = 0       # libbpf <= 1.6: reference phase, H_common (base and split)
+TYPEDEF_AS_COMPOSITE = 1       # libbpf 1.7.0: struct phase under H_typedef; base still H_common
+TYPEDEF_AS_COMPOSITE_BASE = 2  # libbpf master (1.8): struct phase, base typedefs under H_typedef too
+
 #: Python names of the DedupErr codes (for messages and tests)
 ERRORS = {
     DEDUP_OK: "ok",
@@ -88,6 +93,7 @@ cdef class PreparedBase:
         self.mp_buf = np.empty(len(kinds_buf), dtype=np.uint32)
         self.hyp_buf = np.empty(len(kinds_buf), dtype=np.uint32)
         self.strings = strings
+        self.typedef_mode = TYPEDEF_AS_REFERENCE
         self.prep_err = DEDUP_OK
         self.prep_bad = -1
 
@@ -103,6 +109,7 @@ cdef class PreparedBase:
             raise ValueError("adopt needs a state that owns its candidate table")
         self.prep_err = d.err
         self.prep_bad = d.err_a
+        self.typedef_mode = d.typedef_mode
         self.table = d.table
         d.has_table = False
         self.has_table = True
@@ -236,7 +243,8 @@ cdef class DedupState:
     """
 
     def __cinit__(self, object W, object ts, object kinds, int64_t start_id, *,
-                  int identical_fallback=FALLBACK_IDENTICAL_TYPES, bint fixed_arrays=True,
+                  int identical_fallback=FALLBACK_IDENTICAL_TYPES, int typedef_mode=TYPEDEF_AS_REFERENCE,
+                  bint fixed_arrays=True,
                   int64_t table_hint=1 << 14, object mp=None, object hyp=None,
                   PreparedBase prepared=None):
         cdef int64_t n = len(kinds)
@@ -252,6 +260,9 @@ cdef class DedupState:
                 raise BtfUsageError("the prepared base is in use by another dedup")
             if not prepared.has_table:
                 raise MemoryError("prepared candidate table")
+            if (prepared.typedef_mode == TYPEDEF_AS_COMPOSITE_BASE) != (typedef_mode == TYPEDEF_AS_COMPOSITE_BASE):
+                raise BtfUsageError("the prepared base keyed its typedefs for another libbpf version; "
+                                    "prepare it with the same libbpf_version as the dedup")
             if mp is None or hyp is None or len(mp) != max(n, 1) or len(hyp) != max(n, 1):
                 raise ValueError("a prepared state needs the working mp and hyp arrays")
             # base part: set by prep; split part: UNPROCESSED but VAR/DATASEC
@@ -284,6 +295,7 @@ cdef class DedupState:
         self.start_id = start_id
         self.type_cnt = n
         self.identical_fallback = identical_fallback
+        self.typedef_mode = typedef_mode
         self.fixed_arrays = fixed_arrays
         self.str_start_off = 0
         self.err = DEDUP_OK

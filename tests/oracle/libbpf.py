@@ -202,6 +202,25 @@ def _system_libbpf() -> str:
     raise OracleUnavailable("system libbpf.so.1 not found")
 
 
+#: Where a locally built libbpf of a newer release is found: ``$<ENV>`` names its
+#: ``libbpf.so`` (built from libbpf's repository with ``make -C src``; CI has none and
+#: checks the outputs committed under tests/expected/ instead).
+LOCAL_BUILD_ENV = {"1.7": "BTFDEDUP_LIBBPF_1_7", "1.8": "BTFDEDUP_LIBBPF_MASTER"}
+
+
+def _local_build(version: str) -> Any:
+    def find() -> str:
+        env = LOCAL_BUILD_ENV[version]
+        path = os.environ.get(env)
+        if not path:
+            raise OracleUnavailable(f"libbpf {version} oracle missing: set {env} to a libbpf.so built from "
+                                    "libbpf's repository")
+        if not os.path.exists(path):
+            raise OracleUnavailable(f"libbpf {version} oracle missing: {env}={path} does not exist")
+        return path
+    return find
+
+
 _VP = ctypes.c_void_p
 _U32P = ctypes.POINTER(ctypes.c_uint32)
 
@@ -221,6 +240,9 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "btf__add_str": (ctypes.c_int, [_VP, ctypes.c_char_p]),
     "btf__find_str": (ctypes.c_int, [_VP, ctypes.c_char_p]),
     "btf__raw_data": (_VP, [_VP, _U32P]),
+    "btf__permute": (ctypes.c_int, [_VP, _U32P, ctypes.c_uint32, _VP]),
+    "btf__distill_base": (ctypes.c_int, [_VP, ctypes.POINTER(_VP), ctypes.POINTER(_VP)]),
+    "btf__relocate": (ctypes.c_int, [_VP, _VP]),
     "btf__parse_elf": (_VP, [ctypes.c_char_p, ctypes.POINTER(_VP)]),
     "btf__parse_elf_split": (_VP, [ctypes.c_char_p, _VP]),
     "btf_ext__new": (_VP, [ctypes.c_char_p, ctypes.c_uint32]),
@@ -234,7 +256,8 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
 
 # Missing from some builds (libbpf 1.1 has no btf__new_split; parse goes through
 # btf__parse_raw_split on a memfd there).
-_OPTIONAL = ("btf__new_split", "btf__parse_elf_split", "libbpf_major_version", "libbpf_minor_version")
+_OPTIONAL = ("btf__new_split", "btf__parse_elf_split", "libbpf_major_version", "libbpf_minor_version",
+             "btf__permute", "btf__distill_base", "btf__relocate")
 
 
 class Libbpf:
@@ -299,6 +322,28 @@ class Libbpf:
     def system(cls) -> Libbpf:
         """The system ``libbpf.so.1``."""
         return cls._get("system", _system_libbpf, "system")
+
+    @classmethod
+    def v17(cls) -> Libbpf:
+        """libbpf v1.7.0 built locally (``$BTFDEDUP_LIBBPF_1_7``)."""
+        return cls._checked(cls._get("v17", _local_build("1.7"), "v1.7.0 (local build)"), (1, 7))
+
+    @classmethod
+    def master(cls) -> Libbpf:
+        """libbpf master built locally (``$BTFDEDUP_LIBBPF_MASTER``; it reports 1.8)."""
+        return cls._checked(cls._get("master", _local_build("1.8"), "master (local build)"), (1, 8))
+
+    @classmethod
+    def for_version(cls, version: str) -> Libbpf:
+        """The judge of a profile: "1.1" (system), "1.6", "1.7" or "1.8"."""
+        return {"1.1": cls.system, "1.6": cls.v16, "1.7": cls.v17, "1.8": cls.master}[version]()
+
+    @staticmethod
+    def _checked(lib: Libbpf, want: tuple[int, int]) -> Libbpf:
+        if lib.version != want:
+            raise OracleUnavailable(f"{lib.path} is libbpf {lib.version[0]}.{lib.version[1]}, "
+                                    f"expected {want[0]}.{want[1]}")
+        return lib
 
     # --------------------------------------------------------------- errors
     def _check_ptr(self, ptr: int | None, op: str) -> int:
@@ -492,6 +537,77 @@ class Libbpf:
             with self._merge_modules(modules, bh) as dst:
                 self.dedup(dst, force_collisions)
                 return self.raw_data(dst)
+
+    def permute(self, handle: BtfHandle, id_map: Sequence[int], ext: BtfExtHandle | None = None) -> None:
+        """``btf__permute(btf, id_map, cnt, &opts)`` with ``LIBBPF_OPTS(btf_permute_opts,
+        .btf_ext)`` (``{size_t sz; struct btf_ext *btf_ext;}``, 16 bytes); v1.7+ only."""
+        if not hasattr(self._c, "btf__permute"):
+            raise OracleUnavailable(f"{self.path} has no btf__permute (libbpf < 1.7)")
+        arr = (ctypes.c_uint32 * len(id_map))(*(int(x) for x in id_map))
+        opts = (ctypes.c_size_t * 2)(2 * ctypes.sizeof(ctypes.c_size_t), ext.p if ext is not None else 0)
+        self._check_int(self._c.btf__permute(_VP(handle.p), arr, len(id_map), ctypes.cast(opts, _VP)),
+                        "btf__permute")
+
+    def permute_bytes(self, data: bytes, id_map: Sequence[int], base: bytes | None = None) -> bytes:
+        """Parse ``data`` (split on ``base`` when given), ``btf__permute`` it by ``id_map``,
+        return ``btf__raw_data``."""
+        with self._opened(base) as bh, self.parse(data, bh) as h:
+            self.permute(h, id_map)
+            return self.raw_data(h)
+
+    def permute_ext_bytes(self, data: bytes, ext: bytes, id_map: Sequence[int]) -> tuple[bytes, bytes]:
+        """:meth:`permute_bytes` of base BTF with its ``.BTF.ext`` in ``opts.btf_ext``;
+        returns (btf, ext) bytes."""
+        with self.parse(data) as h, self.btf_ext_new(ext) as e:
+            self.permute(h, id_map, e)
+            return self.raw_data(h), self.btf_ext_raw_data(e)
+
+    def add_btf_split_bytes(self, inputs: Sequence[bytes], base: bytes, dedup: bool = False) -> bytes:
+        """``btf__new_empty_split(base)`` + ``btf__add_btf`` of each input parsed as split
+        BTF on that *same* base object (libbpf 1.7+ accepts split sources whose base is
+        the destination's; v1.6 refuses with -ENOTSUP), then ``btf__dedup`` if asked."""
+        with self._opened(base) as bh:
+            assert bh is not None
+            with self.new_empty_split(bh) as dst:
+                for data in inputs:
+                    with self.parse(data, bh) as src:
+                        self.add_btf(dst, src)
+                if dedup:
+                    self.dedup(dst)
+                return self.raw_data(dst)
+
+    def distill_bytes(self, split: bytes, base: bytes) -> tuple[bytes, bytes]:
+        """``btf__distill_base`` of ``split`` parsed on ``base``: the raw bytes of
+        (distilled base, new split on it); libbpf >= 1.5 only."""
+        with self._opened(base) as bh:
+            return self.distill_bytes_on(split, bh)
+
+    def distill_bytes_on(self, split: bytes, base_handle: BtfHandle | None) -> tuple[bytes, bytes]:
+        """:meth:`distill_bytes` of ``split`` parsed on an open base (which may itself be
+        split: a module on a module)."""
+        if not hasattr(self._c, "btf__distill_base"):
+            raise OracleUnavailable(f"{self.path} has no btf__distill_base (libbpf < 1.5)")
+        with self.parse(split, base_handle) as h:
+            new_base, new_split = _VP(), _VP()
+            self._check_int(self._c.btf__distill_base(_VP(h.p), ctypes.byref(new_base), ctypes.byref(new_split)),
+                            "btf__distill_base")
+            with BtfHandle(self, int(new_base.value or 0)) as nb, BtfHandle(self, int(new_split.value or 0), nb) as ns:
+                return self.raw_data(nb), self.raw_data(ns)
+
+    def relocate_bytes(self, split: bytes, dist_base: bytes, base: bytes) -> bytes:
+        """``btf__relocate`` of ``split`` (parsed on ``dist_base``) onto ``base``: the
+        relocated split's raw bytes; libbpf >= 1.5 only (OracleError on failure)."""
+        with self._opened(base) as bh:
+            assert bh is not None
+            return self.relocate_bytes_on(split, dist_base, bh)
+
+    def relocate_bytes_on(self, split: bytes, dist_base: bytes, base_handle: BtfHandle) -> bytes:
+        """:meth:`relocate_bytes` onto an open base (parsed once for many modules)."""
+        if not hasattr(self._c, "btf__relocate"):
+            raise OracleUnavailable(f"{self.path} has no btf__relocate (libbpf < 1.5)")
+        with self._opened(dist_base) as dh, self.parse(split, dh) as h:
+            self._check_int(self._c.btf__relocate(_VP(h.p), _VP(base_handle.p)), "btf__relocate")
+            return self.raw_data(h)
 
 
 # ------------------------------------------------------------------------------

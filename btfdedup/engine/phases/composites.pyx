@@ -1,15 +1,24 @@
 # cython: language_level=3
-"""Phase: struct/union dedup by type-graph equivalence (libbpf v1.6, and 1.1's fallback).
+"""Phase: struct/union (and from libbpf 1.7.0 typedef) dedup by type-graph equivalence.
 
-Invariant established: every split STRUCT/UNION is mapped.  A struct is compared with
+Invariant established: every split STRUCT/UNION is mapped, and with
+``d.typedef_mode`` other than ``TYPEDEF_AS_REFERENCE`` (libbpf 1.7.0 and master, see
+:mod:`btfdedup.engine.profiles`) every split TYPEDEF too.  A struct is compared with
 each candidate under its H_struct key (table order) that passes the shallow guard;
 the first candidate whose graph is equivalent (IS_EQUIV) without needing a base FWD to
 be re-pointed wins; otherwise the struct is canonical and enters the table.  After
 every successful equivalence the hypothetical map is merged: FWDs get linked to
 structs both ways (a canonical FWD, even a base one, to the candidate's struct), and
 candidate-side structs whose canonical twin is already mapped are mapped early — they
-are then skipped here and never enter the table.  (v1.6 leaves TYPEDEF to the
-reference phase.)
+are then skipped here and never enter the table.
+
+Typedefs (1.7.0+) go through the same loop, interleaved with structs by ID: key
+H_typedef (name_off, info; the target is not hashed), guard "same name_off and info",
+then IS_EQUIV on the pair, whose typedef case compares the targets as a graph.  The
+merge never maps a typedef early, but a typedef comparison can link FWDs.  Since
+IS_EQUIV assumes a pair it is already comparing to be equal, typedef cycles (Go's
+``type T *T``) terminate here, where v1.6's reference phase fails with -ELOOP.  v1.6
+and 1.1 leave TYPEDEF to the reference phase.
 
 IS_EQUIV is libbpf's side-by-side DFS, run with an explicit stack of (candidate,
 canonical) pairs: a pair is checked when popped (pre-order) and pushes its children in
@@ -58,7 +67,7 @@ from btfdedup.engine.graph cimport (
     shallow_equal_struct,
     vlen_at,
 )
-from btfdedup.engine.hashing cimport record_key
+from btfdedup.engine.hashing cimport record_key, typedef_key
 from btfdedup.engine.state cimport (
     DEDUP_OK,
     ERR_EQUIV_KIND,
@@ -76,6 +85,7 @@ from btfdedup.format.kinds cimport (
     K_FWD,
     K_INT,
     K_STRUCT,
+    K_TYPEDEF,
     K_UNION,
     K_VOID,
     has_one_type_ref,
@@ -84,8 +94,10 @@ from btfdedup.format.kinds cimport (
 )
 
 from btfdedup.engine.state import FALLBACK_IDENTICAL_TYPES as _PY_FALLBACK_IDENTICAL_TYPES
+from btfdedup.engine.state import TYPEDEF_AS_REFERENCE as _PY_TYPEDEF_AS_REFERENCE
 
 cdef int FALLBACK_IDENTICAL_TYPES = _PY_FALLBACK_IDENTICAL_TYPES
+cdef int TYPEDEF_AS_REFERENCE = _PY_TYPEDEF_AS_REFERENCE
 
 #: IDENTICAL / identical-structs steps after which the input is taken to hold a cycle
 cdef int64_t IDENTICAL_STEP_LIMIT = 1 << 26
@@ -102,6 +114,7 @@ cdef struct Walk:
     int64_t start_id
     int fallback
     bint fixed_arrays
+    bint typedefs            # TYPEDEF is deduplicated here too (libbpf >= 1.7.0)
     bint adjust              # IS_EQUIV met a base FWD that would have to be re-pointed
     int64_t *st              # IS_EQUIV stack: (candidate, canonical) pairs
     int64_t st_cap           # in int64 elements
@@ -444,25 +457,32 @@ cdef int _struct_loop(Walk *w, CandTable *t, int64_t end_id) noexcept nogil:
     cdef const uint32_t *W = w.W
     cdef const int64_t *ts = w.ts
     cdef uint32_t *mp = w.mp
-    cdef int64_t tid, p, new, cand
+    cdef int64_t tid, p, pc, new, cand
     cdef int k, eq
+    cdef bint is_typedef
     cdef int32_t slot, node
     cdef uint64_t h
     for tid in range(w.start_id, end_id):
         if mp[tid] <= MAX_MAPPED:
             continue
         k = w.kinds[tid]
-        if not is_composite(k):
-            continue
         p = ts[tid]
-        h = record_key(W, p, k)
+        if is_composite(k):
+            h = record_key(W, p, k)
+            is_typedef = False
+        elif k == K_TYPEDEF and w.typedefs:
+            h = typedef_key(W, p)
+            is_typedef = True
+        else:
+            continue
         new = tid
         slot = table_find(t, h)
         if slot >= 0:
             node = table_first(t, slot)
             while node >= 0:
                 cand = table_type_id(t, node)
-                if shallow_equal_struct(W, p, ts[cand]):
+                pc = ts[cand]
+                if (W[p] == W[pc] and W[p + 1] == W[pc + 1]) if is_typedef else shallow_equal_struct(W, p, pc):
                     _clear_hypot(w)
                     eq = _is_equiv(w, tid, cand)
                     if eq < 0:
@@ -484,7 +504,7 @@ cdef int _struct_loop(Walk *w, CandTable *t, int64_t end_id) noexcept nogil:
 
 
 def composites_phase(DedupState d) -> int:
-    """Map every split STRUCT/UNION (libbpf ``btf_dedup_struct_types``).
+    """Map every split STRUCT/UNION, and TYPEDEF from 1.7.0 (libbpf ``btf_dedup_struct_types``).
 
     Fails with ``ERR_EQUIV_KIND`` (a pair IS_EQUIV cannot compare), ``ERR_IDENTICAL_LOOP``
     (IDENTICAL ran round a cycle) or ``ERR_NOMEM``.
@@ -502,6 +522,7 @@ def composites_phase(DedupState d) -> int:
     w.start_id = d.start_id
     w.fallback = d.identical_fallback
     w.fixed_arrays = d.fixed_arrays
+    w.typedefs = d.typedef_mode != TYPEDEF_AS_REFERENCE
     w.adjust = False
     w.st = NULL
     w.st_cap = 0

@@ -4,8 +4,11 @@
 Invariant established: every base type ID is self-canonical (``map[id] == id``) and,
 except VAR and DATASEC, sits in the candidate table under its static key, inserted
 in ascending ID order (libbpf ``btf_dedup_prep``).  Base types are never modified,
-renumbered or dropped; v1.6 hashes base typedefs with H_common.  Without a base there
-is nothing to do (the loop is empty).
+renumbered or dropped.  Base typedefs are keyed with H_common up to v1.7.0, with
+H_typedef in master / 1.8 (``TYPEDEF_AS_COMPOSITE_BASE``, commit 5b0f3729), which is
+what lets a split typedef find its base twin in the struct phase; the number and order
+of inserts is the same either way.  Without a base there is nothing to do (the loop is
+empty).
 
 With a prepared base (``d.prepared``) the table already holds the base types as this
 phase would insert them (:class:`btfdedup.engine.state.PreparedBase`); only ``map`` is
@@ -13,12 +16,16 @@ reset for the base IDs (a previous split may have redirected a base FWD), and th
 prepared verdict on the base's kinds is repeated.
 """
 
-from libc.stdint cimport int64_t, uint8_t, uint32_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
-from btfdedup.engine.hashing cimport record_key
+from btfdedup.engine.hashing cimport record_key, typedef_key
 from btfdedup.engine.state cimport DEDUP_OK, ERR_NOMEM, ERR_UNKNOWN_KIND, DedupState
 from btfdedup.engine.table cimport CandTable, table_insert
-from btfdedup.format.kinds cimport K_DATASEC, K_VAR, is_known
+from btfdedup.format.kinds cimport K_DATASEC, K_TYPEDEF, K_VAR, is_known
+
+from btfdedup.engine.state import TYPEDEF_AS_COMPOSITE_BASE as _PY_TYPEDEF_AS_COMPOSITE_BASE
+
+cdef int TYPEDEF_AS_COMPOSITE_BASE = _PY_TYPEDEF_AS_COMPOSITE_BASE
 
 
 def prep_phase(DedupState d) -> int:
@@ -36,6 +43,8 @@ def prep_phase(DedupState d) -> int:
     cdef int64_t bad = -1
     cdef int k
     cdef int rc = DEDUP_OK
+    cdef bint typedef_own_key = d.typedef_mode == TYPEDEF_AS_COMPOSITE_BASE
+    cdef uint64_t h
     if d.prepared is not None:
         with nogil:
             for tid in range(1, start_id):
@@ -53,7 +62,11 @@ def prep_phase(DedupState d) -> int:
                 rc = ERR_UNKNOWN_KIND
                 bad = tid
                 break
-            if table_insert(t, record_key(W, ts[tid], k), <int>tid) < 0:
+            if k == K_TYPEDEF and typedef_own_key:
+                h = typedef_key(W, ts[tid])
+            else:
+                h = record_key(W, ts[tid], k)
+            if table_insert(t, h, <int>tid) < 0:
                 rc = ERR_NOMEM
                 bad = tid
                 break

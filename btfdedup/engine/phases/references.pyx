@@ -9,8 +9,10 @@ unmapped type is marked IN_PROGRESS, its referenced types are REF'd in field ord
 written back into the record, then its key is computed over the rewritten record and
 the first exactly-equal candidate wins, else it is canonical and enters the table.
 Reaching an IN_PROGRESS type again is a reference cycle not broken by a struct/union
-(-ELOOP in libbpf).  In v1.6 TYPEDEF is a reference type here (key H_common over name,
-info and the resolved target).
+(-ELOOP in libbpf).  Up to v1.6 TYPEDEF is a reference type here (key H_common over
+name, info and the resolved target).  From v1.7.0 the struct phase has already mapped
+every typedef, so a walk stops at one (its canonical ID is written into the referrer,
+its own ``type`` field is left for the remap phase) and the loop skips it as a root.
 
 The recursion runs on an explicit stack of (type ID, next field) frames in C memory
 (grown with ``realloc``, freed on every path), which keeps libbpf's visiting order
