@@ -98,3 +98,13 @@ class KernelError(BtfError):
         self.errno = errno
         self.log = log
         super().__init__(message)
+
+
+class DistillError(BtfError):
+    """A module's base cannot be distilled (libbpf ``btf__distill_base`` refuses it too):
+    the module refers to a base type a distilled base cannot stand for."""
+
+
+class RelocationError(BtfError):
+    """Split BTF on a distilled base cannot be relocated onto the given base (libbpf
+    ``btf__relocate`` fails too): a distilled type has no match, or more than one."""

@@ -196,9 +196,9 @@ def load_elf(data: bytes, base: Btf | None = None, source: str | None = None) ->
     ``base`` makes ``.BTF`` split BTF on it (kernel modules need the vmlinux
     they were built against).  Without ``base``, a ``.BTF.base`` section (a
     distilled base) is loaded and used as the base; relocation of the split
-    BTF onto a real vmlinux (libbpf ``btf__relocate``) is *not* done, so a
-    file with ``.BTF.base`` and an explicit ``base`` is refused rather than
-    read wrongly.  A module's split ``.BTF`` without any base raises
+    BTF onto a real vmlinux (libbpf ``btf__relocate``) is *not* done here (it is
+    :func:`btfdedup.relocate`), so a file with ``.BTF.base`` and an explicit
+    ``base`` is refused rather than read wrongly.  A module's split ``.BTF`` without any base raises
     :class:`BtfUsageError` asking for ``--base``.
     """
     from btfdedup.io.load import parse_blob
@@ -224,7 +224,8 @@ def load_elf(data: bytes, base: Btf | None = None, source: str | None = None) ->
         if base is not None:
             raise BtfUsageError(
                 f"{src}: has a distilled {BTF_BASE_SECTION}; relocating it onto the given base "
-                "(libbpf btf__relocate) is not supported: omit the base to read it on its distilled base"
+                "(libbpf btf__relocate) is not done on load: omit the base to read it on its distilled base, "
+                "then relocate it (btfdedup relocate, btfdedup.relocate)"
             )
         base = parse_blob(secs.btf_base.data, base=None, source=f"{src} [{BTF_BASE_SECTION}]")
     btf = parse_blob(secs.btf.data, base=base, source=f"{src} [{BTF_SECTION}]", module=secs.e_type == "ET_REL")
