@@ -237,10 +237,13 @@ def test_big_endian_input_keeps_byte_order() -> None:
 
 
 def test_unknown_strategy() -> None:
+    """The engine is the libbpf strategy; the top-level dedup dispatches by name."""
+    import btfdedup
+
     b = Builder()
     b.int_("int")
-    with pytest.raises(BtfUsageError):
-        _ours(b.blob(), strategy="cilium")
+    with pytest.raises(BtfUsageError, match="unknown dedup strategy 'cilium'"):
+        btfdedup.dedup(parse_raw(b.blob()), strategy="cilium")
 
 
 class SplitBuilder(Builder):
