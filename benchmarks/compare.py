@@ -174,6 +174,24 @@ def row_split(runs: int, tmp: Path) -> Row:
     return r
 
 
+def row_split_python(runs: int, tmp: Path) -> Row:
+    """The split row against libbpf driven from a Python process (ctypes), the reference
+    kind the compiled-core issue measured; ``split`` has the bare C driver."""
+    base, mods = modules()
+    r = Row(f"split of {len(mods)} modules on vmlinux", ref_name="libbpf 1.1.2 per-module dedup from Python (ctypes)",
+            target="≤ 1.0× time, ≤ 2× memory")
+    (tmp / "o").mkdir(exist_ok=True)
+    (tmp / "r").mkdir(exist_ok=True)
+    r.ours = median_of(runs, lambda: run_once([*BTFDEDUP, "split", "--base", str(base), "-o", str(tmp / "o"),
+                                               *map(str, mods)]))
+    drv = REPO / "benchmarks" / "libbpf_ctypes_driver.py"
+    r.ref = median_of(runs, lambda: run_once([PY, str(drv), str(base), str(tmp / "r"), *map(str, mods)]))
+    differ = [m.name for m in mods if (tmp / "o" / m.name).read_bytes() != (tmp / "r" / m.name).read_bytes()]
+    if differ:
+        r.note = f"{len(differ)} OUTPUTS DIFFER (first {differ[0]})"
+    return r
+
+
 def _dump_row(runs: int, tmp: Path, fmt: str) -> Row:
     src = Path("/sys/kernel/btf/vmlinux")
     if not src.exists():
@@ -281,6 +299,7 @@ def row_parse(runs: int, tmp: Path) -> Row:
 ROWS: dict[str, Callable[[int, Path], Row]] = {
     "dedup": row_dedup,
     "split": row_split,
+    "split-python": row_split_python,
     "dump": row_dump,
     "dump-json": row_dump_json,
     "version": row_version,

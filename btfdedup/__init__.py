@@ -1,8 +1,9 @@
 """btfdedup: read, deduplicate, merge, validate and write BTF (BPF Type Format).
 
 The public API is the names in ``__all__``: functions are verbs
-(:func:`load`, :func:`merge`, :func:`dedup`, :func:`split`, :func:`validate`,
-:func:`stats`, :func:`dump`) and the subpackages that implement them are nouns
+(:func:`load`, :func:`merge`, :func:`dedup`, :func:`split`, :func:`sort`,
+:func:`validate`, :func:`stats`, :func:`dump`, :func:`distill`, :func:`relocate`) and the
+subpackages that implement them are nouns
 (:mod:`btfdedup.engine` dedups, :mod:`btfdedup.verifier` validates,
 :mod:`btfdedup.append` merges, :mod:`btfdedup.render` dumps,
 :mod:`btfdedup.statistics` counts), so no function hides a module.  Each name is
@@ -37,7 +38,7 @@ import btfdedup.cli.interrupt  # noqa: F401  (the CLI's Ctrl-C handler, first: b
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from btfdedup.append import merge
-    from btfdedup.engine import DedupResult, dedup
+    from btfdedup.engine import DedupResult
     from btfdedup.errors import (
         BtfError,
         BtfExtFormatError,
@@ -49,20 +50,29 @@ if TYPE_CHECKING:
         MissingBaseError,
         ValidationError,
     )
+    from btfdedup.explain.diff import diff
+    from btfdedup.explain.dups import find_duplicates
+    from btfdedup.explain.equiv import equivalence
     from btfdedup.format.constants import Kind
     from btfdedup.io.load import load
     from btfdedup.model.btf import Btf
+    from btfdedup.model.name_order import sort
     from btfdedup.model.view import ArrayInfo, EnumValue, IntInfo, Member, Param, TypeView, VarSecInfo
     from btfdedup.render import dump
     from btfdedup.statistics import BtfStats, KindStats, stats
+    from btfdedup.strategies import dedup
     from btfdedup.verifier import Problem, ProblemList, validate
+    from btfdedup.workflows.distill import Distilled, distill
+    from btfdedup.workflows.relocate import relocate
 
 __version__ = "0.1.0"
 
 
-def split(module: Btf, base: Btf) -> Btf:
+def split(module: Btf, base: Btf, *, libbpf_version: str | None = None) -> Btf:
     """``module`` deduplicated against ``base``: split BTF on ``base``, what
-    ``btfdedup split`` writes for one module.
+    ``btfdedup split`` writes for one module, with the bytes of libbpf
+    ``libbpf_version`` ("1.1", "1.6", "1.7" or "1.8"; None: the default profile, see
+    :mod:`btfdedup.engine.profiles`).
 
     ``module`` is either split BTF on ``base`` (a shipped ``.ko``'s ``.BTF``,
     loaded with ``base=``), deduplicated as libbpf's ``btf__parse_split`` +
@@ -83,7 +93,9 @@ def split(module: Btf, base: Btf) -> Btf:
     """
     from btfdedup.workflows.split import dedup_against_base
 
-    return dedup_against_base(module, base)
+    if libbpf_version is None:
+        return dedup_against_base(module, base)
+    return dedup_against_base(module, base, libbpf_version=libbpf_version)
 
 
 __all__ = [
@@ -96,6 +108,7 @@ __all__ = [
     "BtfUsageError",
     "DedupError",
     "DedupResult",
+    "Distilled",
     "ElfError",
     "EnumValue",
     "IntInfo",
@@ -112,9 +125,15 @@ __all__ = [
     "VarSecInfo",
     "__version__",
     "dedup",
+    "diff",
+    "distill",
     "dump",
+    "equivalence",
+    "find_duplicates",
     "load",
     "merge",
+    "relocate",
+    "sort",
     "split",
     "stats",
     "validate",
@@ -126,7 +145,7 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "merge": "btfdedup.append",
     "DedupResult": "btfdedup.engine",
-    "dedup": "btfdedup.engine",
+    "dedup": "btfdedup.strategies",
     "BtfError": "btfdedup.errors",
     "BtfExtFormatError": "btfdedup.errors",
     "BtfFormatError": "btfdedup.errors",
@@ -136,9 +155,13 @@ _LAZY: dict[str, str] = {
     "KernelError": "btfdedup.errors",
     "MissingBaseError": "btfdedup.errors",
     "ValidationError": "btfdedup.errors",
+    "diff": "btfdedup.explain.diff",
+    "find_duplicates": "btfdedup.explain.dups",
+    "equivalence": "btfdedup.explain.equiv",
     "Kind": "btfdedup.format.constants",
     "load": "btfdedup.io.load",
     "Btf": "btfdedup.model.btf",
+    "sort": "btfdedup.model.name_order",
     "ArrayInfo": "btfdedup.model.view",
     "EnumValue": "btfdedup.model.view",
     "IntInfo": "btfdedup.model.view",
@@ -153,6 +176,9 @@ _LAZY: dict[str, str] = {
     "Problem": "btfdedup.verifier",
     "ProblemList": "btfdedup.verifier",
     "validate": "btfdedup.verifier",
+    "Distilled": "btfdedup.workflows.distill",
+    "distill": "btfdedup.workflows.distill",
+    "relocate": "btfdedup.workflows.relocate",
 }
 
 

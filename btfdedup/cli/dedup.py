@@ -1,7 +1,7 @@
 """``btfdedup dedup``: merge inputs into one fresh BTF and deduplicate it.
 
 ``btfdedup dedup INPUT... -o OUT [--base BASE] [--ext] [--finalize-datasec] [--keep-going] [--json]
-[--force-collisions]`` and ``btfdedup dedup --link OBJ... -o OUT [--ext] [--json]``
+[--force-collisions] [--libbpf-version 1.1|1.6|1.7|1.8]`` and ``btfdedup dedup --link OBJ... -o OUT [--ext] [--json]``
 
 INPUT is anything :func:`btfdedup.load` reads (raw BTF, BPF objects, modules,
 compressed modules, /sys/kernel/btf files) or a directory (every file under it that
@@ -9,10 +9,13 @@ carries BTF, in sorted path order; others are skipped with a note).  The inputs 
 merged in the order given, then deduplicated byte-identically to libbpf v1.6; with
 ``--base`` the result is split BTF on that base.  OUT is written by
 :mod:`btfdedup.io.writer`'s rule: a regular file atomically, a device or FIFO in
-place, ``-`` to stdout (then the summary goes to stderr); never over an input.  One
+place, ``-`` to stdout (then the summary goes to stderr); never over an input.
+``--libbpf-version`` reproduces another libbpf release's merge and dedup (default 1.6;
+see :mod:`btfdedup.engine.profiles`).  One
 summary line on stdout (``--json``: one JSON object); a progress line on stderr for
 runs longer than a second, when stderr is a terminal.  ``--keep-going`` leaves bad
 inputs out (one ``btfdedup: error:`` line each), writes the rest and exits 1.
+``--sort`` writes the result in the kernel's name order (``btfdedup sort``).
 
 ``--finalize-datasec`` reads each BPF object as libbpf's object open leaves its BTF
 (DATASEC sizes and VAR offsets from the ELF, externs laid out) before the merge, so
@@ -28,12 +31,15 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from btfdedup import strategies
+from btfdedup.cli.choices import EXECUTOR_CHOICES, LIBBPF_VERSION_CHOICES, MAP_FORMAT_CHOICES
 from btfdedup.cli.output import ProgressLine, human_bytes, report_failures
 from btfdedup.errors import BtfError, CommandLineError
 from btfdedup.io.load import load
 
 if TYPE_CHECKING:
     from btfdedup.workflows.dedup import DedupRun
+
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,7 +56,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="where to write the deduplicated raw BTF ('-' for stdout; a device or FIFO is written in place)")
     p.add_argument("--base", "-B", metavar="BASE",
                    help="base BTF: split inputs are read on it and the output is split BTF on it")
-    p.add_argument("--strategy", default="libbpf", choices=("libbpf",), help="dedup algorithm (default: libbpf)")
+    p.add_argument("--strategy", default=strategies.DEFAULT, choices=strategies.names(),
+                   help="dedup algorithm (default: libbpf; see 'btfdedup strategies')")
     p.add_argument("--ext", action="store_true",
                    help="dedup the single INPUT together with its .BTF.ext (libbpf opts.btf_ext) instead of "
                    "merging; the rewritten .BTF.ext is written to OUT.ext")
@@ -66,6 +73,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="link the BPF object INPUTs as the static linker does (bpftool gen object) and write the "
                    "linked .BTF (with --ext also the linked .BTF.ext to OUT.ext)")
     p.add_argument("--json", action="store_true", help="print the summary as one compact JSON object")
+    p.add_argument("--sort", action="store_true",
+                   help="write the types in the kernel's name order (as resolve_btfids sorts them with libbpf "
+                   "btf__permute; see 'btfdedup sort'), .BTF.ext remapped with them")
+    p.add_argument("--libbpf-version", choices=LIBBPF_VERSION_CHOICES, default=None,
+                   help="reproduce this libbpf release's btf__add_btf and btf__dedup bytes (default: 1.6; "
+                   "1.7 dedups typedefs by graph equivalence, 1.8 = master also writes new BTF with a 32-byte header)")
+    p.add_argument("--map", metavar="FILE", dest="map_output",
+                   help="write, for every input type, the output type ID it became (JSON lines {\"input\": FILE, \"id\": ID, \"output_id\": ID}, or CSV with --map-format csv)")
+    p.add_argument("--map-format", choices=MAP_FORMAT_CHOICES, default="jsonl",
+                   help="format of the --map file (default: jsonl)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="reduce groups of inputs in N worker processes first (canonical strategy; same bytes)")
+    p.add_argument("--executor", choices=EXECUTOR_CHOICES, default="local",
+                   help="where the workers run: local processes, or a Dask cluster (pip install 'btfdedup[dask]')")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --executor dask: a running Dask scheduler (default: a local cluster of N workers)")
     p.set_defaults(func=run)
 
 
@@ -74,13 +97,16 @@ def _check_link_options(args: argparse.Namespace) -> None:
     if not args.link:
         return
     for flag, given in (("--base", args.base), ("--finalize-datasec", args.finalize_datasec),
-                        ("--keep-going", args.keep_going), ("--force-collisions", args.force_collisions)):
+                        ("--keep-going", args.keep_going), ("--force-collisions", args.force_collisions),
+                        ("--libbpf-version", args.libbpf_version), ("--map", args.map_output),
+                        ("--workers", args.workers != 1), ("--executor", args.executor != "local")):
         if given:
             raise CommandLineError(f"--link does not combine with {flag}: the static linker fixes up, merges "
                                    "and dedups the objects itself")
 
 
 def run(args: argparse.Namespace) -> int:
+    from btfdedup.engine.profiles import DEFAULT_LIBBPF_VERSION
     from btfdedup.workflows.dedup import check_arguments, dedup_files, link_files, open_object_loader
     from btfdedup.workflows.inputs import Failure
 
@@ -88,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     failures: list[Failure] | None = [] if args.keep_going else None
     _check_link_options(args)
     if args.link:
-        _summary(args, link_files(args.inputs, args.output, ext=args.ext))
+        _summary(args, link_files(args.inputs, args.output, ext=args.ext, sort=args.sort))
         return 0
     check_arguments(args.inputs, args.output, ext=args.ext)  # before the base is read
     base = load(args.base) if args.base else None
@@ -107,6 +133,13 @@ def run(args: argparse.Namespace) -> int:
             strategy=args.strategy,
             progress=report,
             failures=failures,
+            libbpf_version=args.libbpf_version or DEFAULT_LIBBPF_VERSION,
+            sort=args.sort,
+            map_output=args.map_output,
+            map_format=args.map_format,
+            workers=args.workers,
+            executor=args.executor,
+            scheduler=args.scheduler,
             **({"loader": open_object_loader} if args.finalize_datasec else {}),
         )
     except BtfError:
@@ -126,6 +159,8 @@ def _summary(args: argparse.Namespace, res: DedupRun) -> None:
 
     for f, why in res.skipped:
         print(f"btfdedup: note: skipped {f}: {why}", file=sys.stderr)
+    if res.parallel_fallback:
+        print(f"btfdedup: note: {res.parallel_fallback}", file=sys.stderr)
     summary = sys.stderr if args.output == STDOUT else sys.stdout  # stdout carries the BTF
     if args.json:
         print(json.dumps(res.to_json(), separators=(",", ":")), file=summary)

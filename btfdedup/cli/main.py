@@ -20,6 +20,12 @@ Exit status, the same for every verb:
   (conflicting options, an option that needs another, an option value out of
   range), printed as one ``btfdedup: error:`` line;
 * 130: interrupted.
+
+``diff`` and ``equiv`` answer a yes/no question with their status, as cmp(1) and
+diff(1) do: 0 the inputs are the same (equivalent), 1 they differ; anything that
+goes wrong (an unreadable input, a wrong command line, an undecided answer) is
+then 2, never 1.  Their parsers set ``error_status=2``, which :func:`_main` uses
+for every :class:`BtfError` in place of 1.
 """
 
 from __future__ import annotations
@@ -42,10 +48,23 @@ VERB_HELP: dict[str, str] = {
     "stats": "per-kind counts and sizes, string section size, duplicates, .BTF.ext records",
     "dedup": "merge inputs into one BTF and deduplicate it (byte-identical to libbpf btf__dedup)",
     "split": "dedup each module against a base BTF, writing split BTF per module",
+    "distill": "distill a module's base (libbpf btf__distill_base): <name>.base.btf + <name>.btf, or a .ko",
+    "relocate": "relocate a module's split BTF from its distilled base onto a vmlinux (libbpf btf__relocate)",
+    "sort": "order types by name as the kernel's resolve_btfids does (libbpf btf__permute bytes)",
     "validate": "check BTF against the kernel's verifier rules (what BPF_BTF_LOAD would reject)",
     "kernel": "list, read and load BTF objects in the running kernel (bpf(2))",
+    "dups": "list types that occur more than once and where the copies diverge",
+    "diff": "types only in A, only in B and changed, matched by kind and name (exit 1 when they differ)",
+    "equiv": "decide whether A and B are the same BTF up to renumbering (exit 1 when not)",
+    "strategies": "list the dedup strategies of 'dedup/split --strategy' and what each guarantees",
+    "bench": "measure the dedup strategies on one input set: sizes, time, memory, scaling, vs libbpf",
 }
 VERBS = tuple(VERB_HELP)
+
+#: Exit status of ``diff`` and ``equiv`` when the inputs differ, and of anything going
+#: wrong in them (see the module docstring).
+EXIT_DIFFER = 1
+EXIT_TROUBLE = 2
 
 
 def chosen_verb(argv: Sequence[str]) -> str | None:
@@ -143,13 +162,13 @@ def _main(argv: Sequence[str] | None = None) -> int:
         rc = args.func(args)
     except BtfUsageError as e:
         print(f"btfdedup: error: {e}", file=sys.stderr)
-        return 2 if getattr(e, "usage", False) else 1
+        return 2 if getattr(e, "usage", False) else getattr(args, "error_status", 1)
     except BtfError as e:
         print(f"btfdedup: error: {e}", file=sys.stderr)
-        return 1
+        return getattr(args, "error_status", 1)
     except MemoryError:
         print("btfdedup: error: out of memory", file=sys.stderr)
-        return 1
+        return getattr(args, "error_status", 1)
     except KeyboardInterrupt:
         print("btfdedup: interrupted", file=sys.stderr)
         return 130

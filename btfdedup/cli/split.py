@@ -1,6 +1,6 @@
 """``btfdedup split``: deduplicate modules against a base, each on its own.
 
-``btfdedup split MODULE... --base VMLINUX -o OUTDIR [--keep-going] [--json]``
+``btfdedup split MODULE... --base VMLINUX -o OUTDIR [--keep-going] [--json] [--libbpf-version V]``
 
 Every MODULE (split BTF on the base, or standalone BTF, or a directory of them) is
 deduplicated against the base separately and written as split BTF to
@@ -9,7 +9,9 @@ deduplicated against the base separately and written as split BTF to
 (``--json``: one JSON object).  OUTDIR is created, and its files put in place, only
 once every module is deduplicated: a failed or interrupted run leaves it as it was.
 ``--keep-going`` leaves bad modules out (one ``btfdedup: error:`` line each),
-writes the others and exits 1.
+writes the others and exits 1.  ``--libbpf-version`` (1.1, 1.6 default, 1.7, 1.8)
+reproduces that libbpf release (see :mod:`btfdedup.engine.profiles`).
+``--sort`` writes each module's own types in the kernel's name order (``btfdedup sort``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import argparse
 import json
 import sys
 
+from btfdedup import strategies
+from btfdedup.cli.choices import LIBBPF_VERSION_CHOICES, MAP_FORMAT_CHOICES
 from btfdedup.cli.output import ProgressLine, human_bytes, report_failures
 from btfdedup.errors import BtfError
 from btfdedup.io.load import load
@@ -34,12 +38,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("modules", metavar="MODULE", nargs="+", help="module (.ko, .ko.xz, raw split BTF) or a directory")
     p.add_argument("--base", "-B", metavar="VMLINUX", required=True, help="the base BTF (vmlinux)")
     p.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="directory for the <name>.btf outputs")
-    p.add_argument("--strategy", default="libbpf", choices=("libbpf",), help="dedup algorithm (default: libbpf)")
+    p.add_argument("--strategy", default=strategies.DEFAULT, choices=strategies.names(),
+                   help="dedup algorithm (default: libbpf; see 'btfdedup strategies')")
     p.add_argument("--force-collisions", action="store_true", help="libbpf's testing knob (same output, slower)")
     p.add_argument("--keep-going", action="store_true",
                    help="leave out modules that cannot be read or deduplicated on BASE (one error line each), "
                    "write the others, and exit 1")
     p.add_argument("--json", action="store_true", help="print the results as one compact JSON object")
+    p.add_argument("--sort", action="store_true",
+                   help="write each module's own types in the kernel's name order (as resolve_btfids sorts "
+                   "modules on a sorted vmlinux; see 'btfdedup sort')")
+    p.add_argument("--libbpf-version", choices=LIBBPF_VERSION_CHOICES, default=None,
+                   help="reproduce this libbpf release's split dedup bytes (default: 1.6)")
+    p.add_argument("--map", metavar="FILE", dest="map_output",
+                   help="write, for every type of every module, the type ID it has in that module's output (JSON lines {\"input\": FILE, \"id\": ID, \"output_id\": ID}, or CSV with --map-format csv)")
+    p.add_argument("--map-format", choices=MAP_FORMAT_CHOICES, default="jsonl",
+                   help="format of the --map file (default: jsonl)")
     p.set_defaults(func=run)
 
 
@@ -48,6 +62,7 @@ def _pct(before: int, after: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from btfdedup.engine.profiles import DEFAULT_LIBBPF_VERSION
     from btfdedup.workflows.inputs import Failure
     from btfdedup.workflows.split import check_arguments, split_files
 
@@ -65,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
             strategy=args.strategy,
             progress=lambda done, total, name: progress.update(f"btfdedup: {done}/{total} {name}"),
             failures=failures,
+            sort=args.sort,
+            libbpf_version=args.libbpf_version or DEFAULT_LIBBPF_VERSION,
+            map_output=args.map_output,
+            map_format=args.map_format,
         )
     except BtfError:
         progress.done()

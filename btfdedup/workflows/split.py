@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from btfdedup.append import merge
+from btfdedup.engine.profiles import DEFAULT_LIBBPF_VERSION, profile_for
 from btfdedup.errors import BtfUsageError
 from btfdedup.io.writer import STDOUT, OutputSet, check_output
 from btfdedup.model.btf import Btf
@@ -43,9 +44,11 @@ from btfdedup.workflows.inputs import (
     load_input,
     protected_paths,
 )
+from btfdedup.workflows.provenance import InputMap, check_map_output, input_maps, map_chunks
+from btfdedup.workflows.sort import sorted_with_map
 
 if TYPE_CHECKING:
-    from btfdedup.engine import PreparedBase
+    from btfdedup.engine import DedupResult, PreparedBase
 
 _COMPRESSED = (".xz", ".zst", ".gz")
 _CONTAINERS = (".ko", ".o", ".btf", ".elf", ".raw")
@@ -81,6 +84,8 @@ class ModuleResult:
     bytes_before: int
     bytes_after: int
     seconds: float
+    #: with a provenance map asked for: where the module's own types went in its output
+    input_map: InputMap | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,19 +129,36 @@ class SplitRun:
 
 
 def dedup_against_base(module: Btf, base: Btf, *, force_collisions: bool = False, strategy: str = "libbpf",
-                       prepared: PreparedBase | None = None) -> Btf:
-    """``module`` (split on ``base``, or standalone) deduplicated into split BTF on ``base``;
-    ``prepared`` (:func:`btfdedup.engine.prepare_base` of ``base``) saves redoing the
-    base's share of the work for every module."""
-    from btfdedup.engine import dedup
+                       prepared: PreparedBase | None = None, libbpf_version: str = DEFAULT_LIBBPF_VERSION) -> Btf:
+    """``module`` (split on ``base``, or standalone) deduplicated into split BTF on ``base``
+    (:func:`dedup_module`'s BTF)."""
+    return dedup_module(module, base, force_collisions=force_collisions, strategy=strategy, prepared=prepared,
+                        libbpf_version=libbpf_version).btf
 
-    if module.base is not base:
+
+def dedup_module(module: Btf, base: Btf, *, force_collisions: bool = False, strategy: str = "libbpf",
+                 prepared: PreparedBase | None = None,
+                 libbpf_version: str = DEFAULT_LIBBPF_VERSION) -> DedupResult:
+    """The dedup of ``module`` (split on ``base``, or standalone) into split BTF on ``base``;
+    its ``type_map`` runs over the module's own types placed right after the base,
+    as both a split module and a standalone one merged onto the base are;
+    ``prepared`` (:func:`btfdedup.engine.prepare_base` of ``base``, same
+    ``libbpf_version``) saves redoing the base's share of the work for every module.
+    From libbpf 1.7 (``btf__add_btf`` takes split sources) a module is added to a fresh
+    split BTF on ``base`` and that is deduplicated, so the output has the header the
+    release writes for new BTF (32 bytes with 1.8)."""
+    from btfdedup.strategies import dedup  # the --strategy registry
+
+    if profile_for(libbpf_version).add_btf_split:
+        module = merge([module], base, libbpf_version=libbpf_version)
+    elif module.base is not base:
         # Standalone: merged onto ``base``.  Split on an equal copy of ``base`` (merge
         # checks the content and refuses a different one): re-homed on ``base``.
         module = merge([module], base)
     if prepared is not None and module.base is not prepared.base:
         prepared = None
-    return dedup(module, force_collisions=force_collisions, strategy=strategy, prepared=prepared).btf
+    return dedup(module, force_collisions=force_collisions, strategy=strategy, prepared=prepared,
+                 libbpf_version=libbpf_version)
 
 
 def check_arguments(outdir: str) -> None:
@@ -157,10 +179,19 @@ def split_files(
     progress: Progress | None = None,
     loader: Loader = load_input,
     failures: list[Failure] | None = None,
+    libbpf_version: str = DEFAULT_LIBBPF_VERSION,
+    sort: bool = False,
+    map_output: str | None = None,
+    map_format: str = "jsonl",
 ) -> SplitRun:
     """Dedup every module in ``paths`` (files or directories) against ``base`` into
     ``outdir``; with ``failures``, keep going past bad modules, recording them there
-    (the run still fails when no module is left)."""
+    (the run still fails when no module is left).  With ``sort`` each module's own
+    types are written in the kernel's name order
+    (:func:`btfdedup.workflows.sort.sorted_outputs`; the base is not changed).  With
+    ``map_output``, the provenance map of every module (its own type IDs to their IDs in
+    its output, :mod:`btfdedup.workflows.provenance`) is written there in ``map_format``
+    with the outputs, and each :class:`ModuleResult` holds its part."""
     t0 = time.perf_counter()
     check_arguments(outdir)
     found = expand(paths, failures)
@@ -179,11 +210,14 @@ def split_files(
     dests = {f: os.path.join(outdir, n + ".btf") for n, f in names.items()}
     if os.path.isdir(outdir):
         check_outputs(dests.values(), protect)
+    if map_output is not None:
+        check_map_output(map_output, map_format, list(dests.values()))
+        check_output(map_output, protect)
     # The base's share of each dedup (prep's table, the base string index, the flat
     # view of the base records) is done once for all modules.
     from btfdedup.engine import prepare_base
 
-    prepared = prepare_base(base)
+    prepared = prepare_base(base, libbpf_version=libbpf_version)
     results: list[ModuleResult] = []
     # Each output is staged (a temporary file in OUTDIR) as soon as its module is
     # done, so the run never holds every output in memory; nothing is renamed into
@@ -194,8 +228,14 @@ def split_files(
             t = time.perf_counter()
             try:
                 mod = loader(f, base)
-                out = dedup_against_base(mod, base, force_collisions=force_collisions, strategy=strategy,
-                                         prepared=prepared)
+                res = dedup_module(mod, base, force_collisions=force_collisions, strategy=strategy,
+                                   prepared=prepared, libbpf_version=libbpf_version)
+                out, type_map = res.btf, res.type_map
+                if sort:
+                    out, _ext, sort_map = sorted_with_map(out)
+                    type_map = sort_map[type_map] if map_output is not None else type_map
+                own_map = input_maps([(f, mod)], base.type_cnt, type_map)[0] if map_output is not None else None
+                del res
             except INPUT_ERRORS as e:
                 failure = Failure.of(f, e)
                 if failures is None:
@@ -221,6 +261,7 @@ def split_files(
                     bytes_before=btf_size(mod),
                     bytes_after=len(data),
                     seconds=time.perf_counter() - t,
+                    input_map=own_map,
                 )
             )
             del data, out, mod
@@ -230,5 +271,8 @@ def split_files(
             found.sort_failures(failures)
         if not results:
             raise BtfUsageError(f"no module left: {len(failures or [])} failed")
+        if map_output is not None:
+            maps = [m.input_map for m in results if m.input_map is not None]
+            written.add(map_output, b"".join(map_chunks(maps, map_format)))
         written.commit()
     return SplitRun(results, found.skipped, base.nr_types, time.perf_counter() - t0, list(failures or []))
