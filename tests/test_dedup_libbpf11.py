@@ -103,10 +103,15 @@ def test_versions_accepted_and_rejected() -> None:
         dedup(btf, libbpf_version="1.1", reproduce_array_bug=True)
 
 
-def test_top_level_reexport() -> None:
+def test_top_level_dedup_takes_the_profiles() -> None:
+    """btfdedup.dedup (the strategy dispatcher) reaches the engine with its libbpf_version."""
     import btfdedup
+    from btfdedup.strategies import dedup as dispatching_dedup
 
-    assert btfdedup.dedup is dedup
+    assert btfdedup.dedup is dispatching_dedup
+    btf = parse_raw((Path(__file__).resolve().parent.parent / "corpora" / "cus" / "cu1412.btf").read_bytes())
+    for v in ("1.1", "1.6"):
+        assert btfdedup.dedup(btf, libbpf_version=v).btf.to_bytes() == dedup(btf, libbpf_version=v).btf.to_bytes()
 
 
 # ------------------------------------------------------------- (a) hypothesis
