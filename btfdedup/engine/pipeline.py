@@ -479,20 +479,7 @@ def dedup(
         lap("remap")
 
     # -- output ----------------------------------------------------------------------
-    out = Btf.from_words(
-        d.out_words,
-        strings_data,
-        base=btf.base,
-        type_start=d.out_starts,
-        byteorder=btf.byteorder,
-        hdr_len=btf.hdr_len,
-        layout=btf.layout,
-        layout_off_hint=btf.layout_off_hint,
-        version=btf.version,
-        source=None,
-        strs_deduped=True,
-        check=False,
-    )
+    out = btf.rewritten(d.out_words, strings_data, d.out_starts)
     if ext_out is not None:
         out.ext = ext_out
     lap("output")

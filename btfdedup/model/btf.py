@@ -411,6 +411,26 @@ class Btf:
             strs_deduped=True,
         )
 
+    def rewritten(self, words: np.ndarray | array[int] | memoryview, strings: bytes, type_start: np.ndarray) -> Btf:
+        """A BTF with new records and strings in place of this one's, on the same base and
+        with its header fields, byte order and layout: what a pass that rewrites every
+        record returns (the dedup engine, a strategy).  Valid by construction, so only the
+        framing is checked; its strings are unique (``strs_deduped``)."""
+        return Btf.from_words(
+            words,
+            strings,
+            base=self.base,
+            type_start=type_start,
+            byteorder=self.byteorder,
+            hdr_len=self.hdr_len,
+            layout=self.layout,
+            layout_off_hint=self.layout_off_hint,
+            version=self.version,
+            source=None,
+            strs_deduped=True,
+            check=False,
+        )
+
     @classmethod
     def from_words(
         cls,

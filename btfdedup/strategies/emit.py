@@ -106,20 +106,7 @@ def emit(graph: TypeGraph, part: Partition, order: Order) -> tuple[Btf, np.ndarr
     data, new_off = _string_section(graph, used)
     words[spos] = new_off[np.searchsorted(used, ranks)].astype(np.uint32)
 
-    out = Btf.from_words(
-        words,
-        data if btf.base is not None else (data or b"\0"),
-        base=btf.base,
-        type_start=out_starts,
-        byteorder=btf.byteorder,
-        hdr_len=btf.hdr_len,
-        layout=btf.layout,
-        layout_off_hint=btf.layout_off_hint,
-        version=btf.version,
-        source=None,
-        strs_deduped=True,
-        check=False,
-    )
+    out = btf.rewritten(words, data if btf.base is not None else (data or b"\0"), out_starts)
     type_map = out_id[part.colour].astype(np.uint32)
     type_map[:start_id] = np.arange(start_id, dtype=np.uint32)
     return out, type_map
