@@ -213,3 +213,23 @@ def test_sort_map_is_the_permutation(tmp_path: Path) -> None:
     own = as_own_map(src, rows)
     assert sorted(own.tolist()) == list(range(1, src.type_cnt))
     assert_homomorphism(src, own, load(str(out)))
+
+
+def test_the_check_catches_a_wrong_map(tmp_path: Path) -> None:
+    """The structure check is a real judge: two output IDs swapped in a right map fail it."""
+    run = dedup_files([str(c) for c in CUS[:2]], str(tmp_path / "o.btf"), map_output=str(tmp_path / "m.jsonl"))
+    assert run.input_maps is not None
+    m = run.input_maps[1]
+    src, out = load(m.path), load(str(tmp_path / "o.btf"))
+    rnd = np.random.default_rng(7)
+    caught = 0
+    for _ in range(20):
+        bad = m.output_ids.copy()
+        i, j = rnd.choice(len(bad), size=2, replace=False)
+        if bad[i] == bad[j]:
+            continue
+        bad[i], bad[j] = bad[j], bad[i]
+        with pytest.raises(AssertionError):
+            assert_homomorphism(src, bad, out)
+        caught += 1
+    assert caught > 10
