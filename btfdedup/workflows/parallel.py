@@ -1,7 +1,7 @@
 """Parallel and distributed dedup: reduce groups of inputs in worker processes, combine.
 
-A ``dedup`` of many inputs spends most of its time parsing and merging them; nothing
-in that needs to happen in one process.  With ``--workers N`` (a local process pool)
+A ``dedup`` of many inputs parses, merges and deduplicates them, and most of that work
+can be done on groups of inputs in separate processes.  With ``--workers N`` (a local process pool)
 or ``--executor dask`` (a Dask cluster), the inputs are cut into groups of about equal
 bytes, each worker parses its group, merges it and *reduces* it, and the coordinator
 merges the reduced groups and runs the chosen strategy once over the result.
@@ -10,7 +10,8 @@ Why the bytes are the same as one process's.  Each worker runs the final strateg
 (``canonical``) on its group.  Merging types that are structurally identical in a group
 is always right: they are identical among all inputs too.  Resolving a forward is right
 only when its name has one candidate class among *all* inputs, which a group cannot
-know; so each worker also reports the forward keys (name and flavour) it resolved, and
+know (nor can it make canonical's choice for a name with several: that choice looks at
+every input); so each worker also reports the forward keys (name and flavour) it resolved, and
 the coordinator, after its pass over the merged reductions, checks that every such key
 has exactly one candidate (STRUCT/UNION of that name and flavour, or enum with
 enumerators) in the result.  Extra merges can only make the result coarser, so one
