@@ -45,3 +45,18 @@ def test_dedup_cli_strategy(tmp_path: Path, strategy: str) -> None:
     assert main(["dedup", *CUS, "-o", str(out), "--strategy", strategy]) == 0
     merged = btfdedup.merge([btfdedup.load(f) for f in CUS])
     assert out.read_bytes() == run(strategy, merged).btf.to_bytes()
+
+
+def test_options_a_strategy_cannot_honour_are_usage_errors(tmp_path: Path) -> None:
+    """--ext with a structural strategy, and --strategy with --link (the linker dedups by
+    itself), are refused before any input is read (exit 2), not ignored."""
+    import subprocess
+    import sys
+
+    obj = str(Path(__file__).resolve().parent.parent / "corpora" / "bpf" / "fwd_user.bpf.o")
+    for extra, message in ((["--ext", "--strategy", "canonical"], "--ext needs --strategy libbpf"),
+                           (["--link", "--strategy", "hash"], "--link does not combine with --strategy")):
+        r = subprocess.run([sys.executable, "-m", "btfdedup", "dedup", obj, "-o", str(tmp_path / "o.btf"), *extra],
+                           capture_output=True, text=True)
+        assert r.returncode == 2 and message in r.stderr, r.stderr
+        assert not (tmp_path / "o.btf").exists()

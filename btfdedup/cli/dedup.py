@@ -99,7 +99,8 @@ def _check_link_options(args: argparse.Namespace) -> None:
     for flag, given in (("--base", args.base), ("--finalize-datasec", args.finalize_datasec),
                         ("--keep-going", args.keep_going), ("--force-collisions", args.force_collisions),
                         ("--libbpf-version", args.libbpf_version), ("--map", args.map_output),
-                        ("--workers", args.workers != 1), ("--executor", args.executor != "local")):
+                        ("--workers", args.workers != 1), ("--executor", args.executor != "local"),
+                        ("--strategy", args.strategy != "libbpf")):
         if given:
             raise CommandLineError(f"--link does not combine with {flag}: the static linker fixes up, merges "
                                    "and dedups the objects itself")

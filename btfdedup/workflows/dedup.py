@@ -341,6 +341,8 @@ def dedup_files(
     """
     t0 = time.perf_counter()
     check_arguments(paths, output, ext=ext)
+    if ext and strategy != "libbpf":
+        raise CommandLineError(f"--ext needs --strategy libbpf: {strategy} does not rewrite .BTF.ext")
     found = expand(paths, failures)
     if failures and not found.files:
         _check_left([], failures, found)
