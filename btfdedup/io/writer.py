@@ -158,11 +158,10 @@ def _kind(path: str) -> str:
     return "file" if stat.S_ISREG(st.st_mode) else "inplace"
 
 
-def input_identities(protect: Iterable[str]) -> set[tuple[int, int]]:
-    """``(st_dev, st_ino)`` of each existing input in ``protect`` (symlinks followed;
-    ``-`` and paths that cannot be stat'ed are left out): what :func:`check_output`
-    compares an output with."""
-    ids: set[tuple[int, int]] = set()
+def inputs_by_identity(protect: Iterable[str]) -> dict[tuple[int, int], list[str]]:
+    """The paths in ``protect`` by ``(st_dev, st_ino)`` (symlinks followed; ``-`` and
+    paths that cannot be stat'ed are left out), each input stat'ed once."""
+    ids: dict[tuple[int, int], list[str]] = {}
     for p in protect:
         if p == STDOUT:
             continue
@@ -170,8 +169,14 @@ def input_identities(protect: Iterable[str]) -> set[tuple[int, int]]:
             st = os.stat(p)
         except OSError:
             continue
-        ids.add((st.st_dev, st.st_ino))
+        ids.setdefault((st.st_dev, st.st_ino), []).append(p)
     return ids
+
+
+def input_identities(protect: Iterable[str]) -> set[tuple[int, int]]:
+    """``(st_dev, st_ino)`` of each existing input in ``protect``: what
+    :func:`check_output` compares an output with."""
+    return set(inputs_by_identity(protect))
 
 
 def check_output(path: str, protect: Iterable[str] = (), *, not_stdout: str | None = None,
@@ -406,6 +411,7 @@ __all__ = [
     "discard_pending",
     "forget_committed",
     "input_identities",
+    "inputs_by_identity",
     "outputs_committed",
     "pending_paths",
     "save_btf",

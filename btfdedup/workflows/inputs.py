@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from btfdedup.errors import BtfError, BtfUsageError, ElfError
 from btfdedup.format.constants import BTF_MAGIC_BYTES
 from btfdedup.io.load import load, load_data, read_input
-from btfdedup.io.writer import STDOUT, check_output
+from btfdedup.io.writer import check_output, inputs_by_identity
 from btfdedup.model.btf import Btf
 
 #: Reads one input file, on the base when given: ``loader(path, base)``.
@@ -196,15 +196,7 @@ def check_outputs(outputs: Iterable[str], protect: Sequence[str]) -> None:
     of ``protect``, with every protected input looked up once: a batch of n modules
     has n outputs and n inputs, and comparing each output with each input would take
     n² ``stat`` calls.  The writer words any refusal (it is handed the input found)."""
-    by_id: dict[tuple[int, int], list[str]] = {}
-    for p in protect:
-        if p == STDOUT:
-            continue
-        try:
-            st = os.stat(p)
-        except OSError:
-            continue
-        by_id.setdefault((st.st_dev, st.st_ino), []).append(p)
+    by_id = inputs_by_identity(protect)
     for out in outputs:
         same: list[str] = []
         if os.path.lexists(out):
