@@ -21,6 +21,18 @@ cdef enum DedupErr:
     ERR_REF_KIND = 6         # err_a (referenced by err_b) is not a kind the reference phase handles
     ERR_REMAP = 7            # err_a: output index, err_b: the ID with no deduplicated counterpart
 
+# IS_EQUIV's fallback comparison for an already hypothesised canonical type (see composites.pyx).
+cpdef enum IdenticalFallback:
+    FALLBACK_IDENTICAL_ARRAYS_STRUCTS = 0  # libbpf 1.1
+    FALLBACK_IDENTICAL_TYPES = 1           # libbpf 1.6 and later
+
+# Where TYPEDEF is deduplicated and how prep keys the base's typedefs (one value per
+# libbpf release family; see btfdedup/engine/profiles.py).  cpdef: Python sees them too.
+cpdef enum TypedefMode:
+    TYPEDEF_AS_REFERENCE = 0       # libbpf <= 1.6: reference phase, H_common (base and split)
+    TYPEDEF_AS_COMPOSITE = 1       # libbpf 1.7.0: struct phase under H_typedef; base still H_common
+    TYPEDEF_AS_COMPOSITE_BASE = 2  # libbpf master (1.8): struct phase, base typedefs under H_typedef too
+
 
 cdef class PreparedBase:
     # -- the base, and the flat view of it (void + base records) at the front of W_buf ----

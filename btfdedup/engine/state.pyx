@@ -27,14 +27,10 @@ from btfdedup.format.kinds cimport K_DATASEC, K_VAR
 #: ``map`` / ``hypot_map`` value of a type not yet processed (Python view of graph.pxd's UNPROCESSED)
 UNPROCESSED_ID = 0xFFFFFFFF
 
-#: IS_EQUIV's fallback comparison for an already hypothesised canonical type (see composites.pyx)
-FALLBACK_IDENTICAL_ARRAYS_STRUCTS = 0  # libbpf 1.1
-FALLBACK_IDENTICAL_TYPES = 1           # libbpf 1.6
-
-#: Where TYPEDEF is deduplicated and how prep keys the base's typedefs (see profiles.py)
-TYPEDEF_AS_REFERENCE = 0       # libbpf <= 1.6: reference phase, H_common (base and split)
-TYPEDEF_AS_COMPOSITE = 1       # libbpf 1.7.0: struct phase under H_typedef; base still H_common
-TYPEDEF_AS_COMPOSITE_BASE = 2  # libbpf master (1.8): struct phase, base typedefs under H_typedef too
+#: The profile switches (state.pxd's cpdef enums) under their own names, for Python
+#: callers (profiles.py); Cython exposes only the enum classes.
+globals().update(IdenticalFallback.__members__)
+globals().update(TypedefMode.__members__)
 
 #: Python names of the DedupErr codes (for messages and tests)
 ERRORS = {

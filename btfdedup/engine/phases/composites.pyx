@@ -73,6 +73,8 @@ from btfdedup.engine.state cimport (
     ERR_EQUIV_KIND,
     ERR_IDENTICAL_LOOP,
     ERR_NOMEM,
+    FALLBACK_IDENTICAL_TYPES,
+    TYPEDEF_AS_REFERENCE,
     DedupState,
 )
 from btfdedup.engine.table cimport CandTable, table_find, table_first, table_insert, table_next, table_type_id
@@ -93,11 +95,6 @@ from btfdedup.format.kinds cimport (
     is_composite,
 )
 
-from btfdedup.engine.state import FALLBACK_IDENTICAL_TYPES as _PY_FALLBACK_IDENTICAL_TYPES
-from btfdedup.engine.state import TYPEDEF_AS_REFERENCE as _PY_TYPEDEF_AS_REFERENCE
-
-cdef int FALLBACK_IDENTICAL_TYPES = _PY_FALLBACK_IDENTICAL_TYPES
-cdef int TYPEDEF_AS_REFERENCE = _PY_TYPEDEF_AS_REFERENCE
 
 #: IDENTICAL / identical-structs steps after which the input is taken to hold a cycle
 cdef int64_t IDENTICAL_STEP_LIMIT = 1 << 26

@@ -19,13 +19,11 @@ prepared verdict on the base's kinds is repeated.
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
 from btfdedup.engine.hashing cimport record_key, typedef_key
-from btfdedup.engine.state cimport DEDUP_OK, ERR_NOMEM, ERR_UNKNOWN_KIND, DedupState
+from btfdedup.engine.state cimport DEDUP_OK, ERR_NOMEM, ERR_UNKNOWN_KIND, TYPEDEF_AS_COMPOSITE_BASE, DedupState
 from btfdedup.engine.table cimport CandTable, table_insert
 from btfdedup.format.kinds cimport K_DATASEC, K_TYPEDEF, K_VAR, is_known
 
-from btfdedup.engine.state import TYPEDEF_AS_COMPOSITE_BASE as _PY_TYPEDEF_AS_COMPOSITE_BASE
 
-cdef int TYPEDEF_AS_COMPOSITE_BASE = _PY_TYPEDEF_AS_COMPOSITE_BASE
 
 
 def prep_phase(DedupState d) -> int:
