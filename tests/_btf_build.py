@@ -148,3 +148,20 @@ class Builder:
             f["str_len"],
         )
         return head + b"\0" * max(0, f["hdr_len"] - 24) + types + strs
+
+
+class SplitBuilder(Builder):
+    """:class:`Builder` for split BTF on the BTF ``base`` builds: type IDs continue after
+    the base's, string offsets after the base's string section."""
+
+    def __init__(self, base: Builder) -> None:
+        super().__init__()
+        self.str_base = len(base.strs)
+        self.id_base = len(base.types)
+
+    def s(self, text: str | bytes) -> int:
+        off = super().s(text)
+        return off + self.str_base if off else 0
+
+    def add(self, words: Sequence[int]) -> int:
+        return super().add(words) + self.id_base

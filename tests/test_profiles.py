@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import lzma
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -59,7 +59,7 @@ from btfdedup.io.load import load
 from btfdedup.io.raw import parse_raw
 from btfdedup.model.btf import Btf
 from btfdedup.workflows.split import dedup_against_base
-from tests._btf_build import Builder
+from tests._btf_build import Builder, SplitBuilder
 from tests.conftest import FIXTURES
 from tests.expected import EXPECTED_DIR, LIBBPF_V16, Family, Judge, case_key
 from tests.oracle.libbpf import Libbpf, OracleUnavailable
@@ -80,21 +80,6 @@ JUDGES = {"1.6": LIBBPF_V16, "1.7": LIBBPF_V17, "1.8": LIBBPF_MASTER}
 FAMILIES = {v: Family(f"profiles/dedup_v{v.replace('.', '')}", JUDGES[v], GENERATOR) for v in JUDGES}
 
 
-class SplitBuilder(Builder):
-    """:class:`Builder` for split BTF on the BTF ``base`` builds: type IDs continue after
-    the base's, string offsets after the base's string section."""
-
-    def __init__(self, base: Builder) -> None:
-        super().__init__()
-        self.str_base = len(base.strs)
-        self.id_base = len(base.types)
-
-    def s(self, text: str | bytes) -> int:
-        off = super().s(text)
-        return off + self.str_base if off else 0
-
-    def add(self, words: Sequence[int]) -> int:
-        return super().add(words) + self.id_base
 
 
 # ----------------------------------------------------------------- the switch itself

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import lzma
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from btfdedup.errors import RelocationError
 from btfdedup.io.elf import find_btf_sections
 from btfdedup.io.load import load
 from btfdedup.workflows.relocate import SYSFS_VMLINUX, relocate, relocate_split
-from tests._btf_build import CONST, Builder
+from tests._btf_build import CONST, Builder, SplitBuilder
 from tests._kernel_helpers import run_cli
 from tests.conftest import FIXTURES
 from tests.expected import case_key, rel
@@ -114,20 +113,6 @@ def test_wrong_distilled_base_is_refused() -> None:
 
 
 # ------------------------------------------------------------- hand-built rules
-class SplitBuilder(Builder):
-    """:class:`Builder` for split BTF on ``base``: IDs and string offsets continue the base's."""
-
-    def __init__(self, base: Builder) -> None:
-        super().__init__()
-        self.str_base = len(base.strs)
-        self.id_base = len(base.types)
-
-    def s(self, text: str | bytes) -> int:
-        off = super().s(text)
-        return off + self.str_base if off else 0
-
-    def add(self, words: Sequence[int]) -> int:
-        return super().add(words) + self.id_base
 
 
 def _case(dist: Builder, split: SplitBuilder, base: Builder, key: str) -> tuple[bytes | None, str]:
